@@ -1,0 +1,77 @@
+"""The ASGI application: routes, middleware and lifespan. `uvicorn app:app` serves it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
+
+from datasources.stores import open_datastores
+from logs import configure_logging, get_logger
+from schema import build_schema
+from settings import Settings, load_settings_or_exit
+from web.body_limit import BodyLimitMiddleware
+from web.graphql_view import AgoraGraphQL
+from web.health import healthz, readyz
+from web.request_id import RequestIdMiddleware
+
+log = get_logger("agora")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings_or_exit()
+    configure_logging(settings.log_level, json=settings.is_production)
+    graphql = AgoraGraphQL(build_schema(production=settings.is_production), settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.jwt_key()  # fail at start-up, not on the first login
+        app.state.stores = await open_datastores(
+            database_url=settings.sqlalchemy_url,
+            mongodb_url=settings.mongodb_url,
+            mongodb_database=settings.mongodb_database,
+            redis_url=settings.redis_url,
+            data_dir=settings.data_dir,
+            migrate=not settings.is_production,
+        )
+        log.info(
+            "agora ready",
+            env=settings.app_env,
+            relational=app.state.stores.relational.engine.dialect.name,
+            documents="external" if settings.mongodb_url else "embedded",
+            events="redis" if settings.redis_url else "in-process",
+        )
+        try:
+            yield
+        finally:
+            await app.state.stores.close()
+            log.info("agora stopped")
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["x-request-id"],
+                max_age=600,
+            ),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )
+
+
+app = create_app()

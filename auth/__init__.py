@@ -1,0 +1,1 @@
+"""Password hashing and token handling; knows nothing of GraphQL or storage."""

@@ -1,0 +1,87 @@
+"""The `agora` command: serve, migrate, set-role."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from settings import Settings, load_settings_or_exit
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app:app",
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+        lifespan="on",
+    )
+    return 0
+
+
+def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from datasources.relational import open_relational_store
+    from datasources.relational.migrate import upgrade
+
+    async def run() -> None:
+        store = open_relational_store(settings.sqlalchemy_url)
+        try:
+            await upgrade(store, args.revision)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    print(f"migrated {store_label(settings)} to {args.revision}")
+    return 0
+
+
+def set_role(settings: Settings, args: argparse.Namespace) -> int:
+    from datasources.relational import open_relational_store
+
+    async def run() -> bool:
+        store = open_relational_store(settings.sqlalchemy_url)
+        try:
+            return await store.users.set_role(args.handle, args.role)
+        finally:
+            await store.close()
+
+    if not asyncio.run(run()):
+        print(f"no user with handle {args.handle!r}", file=sys.stderr)
+        return 1
+    print(f"{args.handle} is now {args.role}")
+    return 0
+
+
+def store_label(settings: Settings) -> str:
+    return "PostgreSQL" if settings.database_url else f"SQLite ({settings.sqlalchemy_url})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="agora", description="Agora GraphQL API server")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="serve the API (HOST/PORT from the environment)")
+    serve_cmd.add_argument("--host")
+    serve_cmd.add_argument("--port", type=int)
+    serve_cmd.set_defaults(run=serve)
+
+    migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
+    migrate_cmd.add_argument("--revision", default="head")
+    migrate_cmd.set_defaults(run=migrate)
+
+    role_cmd = commands.add_parser("set-role", help="give a user a role")
+    role_cmd.add_argument("handle")
+    role_cmd.add_argument("role", choices=["USER", "MODERATOR", "ADMIN"])
+    role_cmd.set_defaults(run=set_role)
+
+    args = parser.parse_args(argv)
+    settings = load_settings_or_exit()
+    return int(args.run(settings, args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,4 @@
+"""Storage back ends: relational (SQLAlchemy), documents (PyMongo async), events.
+
+Nothing here knows about GraphQL.
+"""

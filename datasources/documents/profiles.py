@@ -1,0 +1,52 @@
+"""Profiles: one document per user, keyed by the relational user id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    user_id: int
+    bio: str = ""
+    avatar_url: str | None = None
+    location: str | None = None
+    links: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> ProfileRecord:
+        return cls(
+            user_id=int(doc["user_id"]),
+            bio=doc.get("bio") or "",
+            avatar_url=doc.get("avatar_url"),
+            location=doc.get("location"),
+            links=list(doc.get("links") or []),
+        )
+
+
+class ProfileRepository:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.collection = db["profiles"]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("user_id", ASCENDING)], unique=True, name="user_id_1")
+
+    async def get_many(self, user_ids: Sequence[int]) -> list[ProfileRecord]:
+        """Profiles in the order asked; a user without a document gets an empty profile."""
+        found = {
+            doc["user_id"]: ProfileRecord.from_document(doc)
+            async for doc in self.collection.find({"user_id": {"$in": list(set(user_ids))}})
+        }
+        return [found.get(user_id) or ProfileRecord(user_id=user_id) for user_id in user_ids]
+
+    async def create_empty(self, user_id: int) -> None:
+        await self.collection.update_one(
+            {"user_id": user_id},
+            {"$setOnInsert": {"user_id": user_id, "bio": "", "links": []}},
+            upsert=True,
+        )

@@ -1,0 +1,80 @@
+"""A local subscriber's bounded queue, shared by both bus implementations."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Generic, TypeVar
+
+from .bus import Event, SubscriberTooSlow
+
+K = TypeVar("K")  # the implementation's comparable form of a cursor
+
+_WAKE: Any = object()
+
+
+class Subscriber(Generic[K]):
+    """Receives ``(key, event)`` pairs without ever blocking the publisher.
+
+    ``offer`` never waits: when the queue is full the subscriber is cut off with
+    ``SubscriberTooSlow`` (its buffered events are dropped) and ``offer`` returns
+    False so the caller can forget it.
+    """
+
+    __slots__ = ("_closed", "_error", "_queue", "queue_size", "topic")
+
+    def __init__(self, topic: str, queue_size: int) -> None:
+        self.topic = topic
+        self.queue_size = queue_size
+        self._queue: asyncio.Queue[tuple[K, Event]] = asyncio.Queue(queue_size)
+        self._error: BaseException | None = None
+        self._closed = False
+
+    @property
+    def active(self) -> bool:
+        return self._error is None and not self._closed
+
+    def offer(self, key: K, event: Event) -> bool:
+        if not self.active:
+            return False
+        try:
+            self._queue.put_nowait((key, event))
+        except asyncio.QueueFull:
+            self.fail(SubscriberTooSlow(self.topic, self.queue_size))
+            return False
+        return True
+
+    def fail(self, error: BaseException) -> None:
+        if self.active:
+            self._error = error
+            self._drop_buffer()
+            self._wake()
+
+    def end(self) -> None:
+        """End the iteration normally (the bus is closing)."""
+        if self.active:
+            self._closed = True
+            self._drop_buffer()
+            self._wake()
+
+    def check(self) -> bool:
+        """Raise the subscriber's error if it was cut off; False once it has been ended."""
+        if self._error is not None:
+            raise self._error
+        return not self._closed
+
+    async def get(self) -> tuple[K, Event] | None:
+        """The next live event, or None once the subscriber has been ended."""
+        while True:
+            if not self.check():
+                return None
+            item = await self._queue.get()
+            if item is not _WAKE:
+                return item
+
+    def _drop_buffer(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    def _wake(self) -> None:
+        # Called right after emptying the queue, so there is room for the sentinel.
+        self._queue.put_nowait(_WAKE)

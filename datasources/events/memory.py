@@ -1,0 +1,163 @@
+"""In-process event bus: used when no REDIS_URL is configured (one server process only)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+from collections import deque
+from collections.abc import AsyncIterator
+from itertools import islice
+from typing import Any
+
+import structlog
+
+from ._subscriber import Subscriber
+from .bus import CursorExpired, Event, EventBusClosed
+
+log = structlog.get_logger(__name__)
+
+# "<epoch>.<seq>": the epoch is random per bus instance, so a cursor handed out
+# before a restart is recognised as unknown instead of pointing at unrelated events.
+_CURSOR = re.compile(r"([0-9a-f]{8})\.([0-9]{1,20})")
+
+
+class _TopicLog:
+    __slots__ = ("events", "seq")
+
+    def __init__(self, retention: int) -> None:
+        self.events: deque[tuple[int, Event]] = deque(maxlen=retention)
+        self.seq = 0  # seq of the last event published on the topic
+
+
+class InMemoryEventBus:
+    """Per-topic ring buffer of the last ``retention`` events, fanned out to bounded queues."""
+
+    def __init__(self, retention: int = 10_000, *, queue_size: int = 1000) -> None:
+        if retention < 1:
+            raise ValueError("retention must be at least 1")
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        self.retention = retention
+        self.queue_size = queue_size
+        self._epoch = secrets.token_hex(4)
+        self._logs: dict[str, _TopicLog] = {}
+        self._subscribers: dict[str, set[Subscriber[int]]] = {}
+        self._closed = False
+
+    async def __aenter__(self) -> InMemoryEventBus:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if self._closed:
+            raise EventBusClosed()
+
+    async def ping(self) -> None:
+        if self._closed:
+            raise EventBusClosed()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                subscriber.end()
+        self._subscribers.clear()
+        self._logs.clear()
+
+    async def publish(self, topic: str, data: dict[str, Any]) -> str:
+        if self._closed:
+            raise EventBusClosed()
+        if not isinstance(data, dict):
+            raise TypeError(f"event data must be a dict, not {type(data).__name__}")
+        # Same contract as the Redis bus: JSON only, and a snapshot the caller cannot mutate.
+        payload = json.loads(json.dumps(data, allow_nan=False))
+        topic_log = self._logs.get(topic)
+        if topic_log is None:
+            topic_log = self._logs[topic] = _TopicLog(self.retention)
+        topic_log.seq += 1
+        seq = topic_log.seq
+        event = Event(topic=topic, cursor=f"{self._epoch}.{seq}", data=payload)
+        topic_log.events.append((seq, event))
+        subscribers = self._subscribers.get(topic)
+        if subscribers:
+            for subscriber in list(subscribers):
+                if not subscriber.offer(seq, event):
+                    log.warning(
+                        "event subscriber too slow, disconnected",
+                        topic=topic,
+                        queue_size=self.queue_size,
+                    )
+                    self._forget(topic, subscriber)
+        # A real suspension point, as with Redis: lets subscribers drain between publishes.
+        await asyncio.sleep(0)
+        return event.cursor
+
+    async def subscribe(self, topic: str, since: str | None = None) -> AsyncIterator[Event]:
+        since_seq = self._parse_cursor(topic, since) if since is not None else None
+        if self._closed:
+            raise EventBusClosed()
+        # No await from here to the registration: the replay snapshot and the
+        # live registration happen at the same instant, so nothing falls between.
+        replay = self._replay(topic, since, since_seq) if since_seq is not None else []
+        subscriber: Subscriber[int] = Subscriber(topic, self.queue_size)
+        self._subscribers.setdefault(topic, set()).add(subscriber)
+        try:
+            floor = since_seq or 0
+            for seq, event in replay:
+                if not subscriber.check():
+                    return
+                floor = seq
+                yield event
+            while (item := await subscriber.get()) is not None:
+                seq, event = item
+                if seq > floor:
+                    yield event
+        finally:
+            self._forget(topic, subscriber)
+
+    def subscriber_count(self, topic: str | None = None) -> int:
+        if topic is not None:
+            return len(self._subscribers.get(topic, ()))
+        return sum(len(subscribers) for subscribers in self._subscribers.values())
+
+    def _forget(self, topic: str, subscriber: Subscriber[int]) -> None:
+        subscribers = self._subscribers.get(topic)
+        if subscribers is not None:
+            subscribers.discard(subscriber)
+            if not subscribers:
+                del self._subscribers[topic]
+
+    def _parse_cursor(self, topic: str, cursor: str) -> int:
+        match = _CURSOR.fullmatch(cursor) if isinstance(cursor, str) else None
+        if match is None:
+            raise ValueError(f"malformed event cursor {cursor!r}")
+        epoch, seq = match.groups()
+        if epoch != self._epoch:
+            raise CursorExpired(
+                topic,
+                cursor,
+                "it was issued before the server restarted (events are kept in memory)",
+            )
+        return int(seq)
+
+    def _replay(self, topic: str, cursor: str, since_seq: int) -> list[tuple[int, Event]]:
+        topic_log = self._logs.get(topic)
+        last_seq = topic_log.seq if topic_log is not None else 0
+        if since_seq > last_seq:
+            raise CursorExpired(topic, cursor, "no such event on this topic")
+        if topic_log is None or not topic_log.events:
+            return []
+        first_seq = topic_log.events[0][0]
+        if since_seq < first_seq - 1:
+            raise CursorExpired(
+                topic, cursor, "the events after it are out of the retention window"
+            )
+        # Sequence numbers in the buffer are contiguous, so the cut point is an index.
+        return list(islice(topic_log.events, since_seq - first_seq + 1, None))

@@ -1,0 +1,130 @@
+"""Refresh-token families: rotation on every use, reuse detection, revocation."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from datasources.relational.models import RefreshToken, RefreshTokenFamily, User
+from datasources.relational.records import UserRecord, utc
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from datasources.relational.engine import RelationalStore
+
+
+class RotationOutcome(enum.Enum):
+    ROTATED = "rotated"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    REUSED = "reused"
+
+
+@dataclass(frozen=True)
+class Rotation:
+    outcome: RotationOutcome
+    user: UserRecord | None = None
+
+
+class RefreshTokenRepository:
+    def __init__(self, store: RelationalStore) -> None:
+        self._store = store
+
+    async def start_family(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
+        now = datetime.now(UTC)
+        async with self._store.write() as session:
+            family = RefreshTokenFamily(user_id=user_id, created_at=now)
+            session.add(family)
+            await session.flush()
+            session.add(
+                RefreshToken(
+                    family_id=family.id,
+                    token_hash=token_hash,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+
+    async def rotate(self, token_hash: str, new_hash: str, expires_at: datetime) -> Rotation:
+        """Exchange a refresh token for a new one of the same family.
+
+        Presenting a token that was already exchanged means it leaked (or a
+        client raced itself): the whole family is revoked, so the thief's copy
+        dies with the legitimate one.
+        """
+        now = datetime.now(UTC)
+        async with self._store.write() as session:
+            found = await self._find(session, token_hash)
+            if found is None:
+                return Rotation(RotationOutcome.UNKNOWN)
+            token, family = found
+            if family.revoked_at is not None:
+                return Rotation(RotationOutcome.REVOKED)
+            if token.used_at is not None:
+                await self._revoke(session, family.id, now, "reuse")
+                return Rotation(RotationOutcome.REUSED)
+            if utc(token.expires_at) <= now:
+                return Rotation(RotationOutcome.EXPIRED)
+            claimed = await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+                .values(used_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                await self._revoke(session, family.id, now, "reuse")
+                return Rotation(RotationOutcome.REUSED)
+            session.add(
+                RefreshToken(
+                    family_id=family.id, token_hash=new_hash, created_at=now, expires_at=expires_at
+                )
+            )
+            user = await session.get(User, family.user_id)
+            if user is None:
+                return Rotation(RotationOutcome.UNKNOWN)
+            return Rotation(RotationOutcome.ROTATED, UserRecord.from_row(user))
+
+    async def revoke(self, token_hash: str, reason: str = "logout") -> RotationOutcome:
+        """Revoke the family of this token; REVOKED when it already was."""
+        now = datetime.now(UTC)
+        async with self._store.write() as session:
+            found = await self._find(session, token_hash)
+            if found is None:
+                return RotationOutcome.UNKNOWN
+            _, family = found
+            if family.revoked_at is not None:
+                return RotationOutcome.REVOKED
+            await self._revoke(session, family.id, now, reason)
+            return RotationOutcome.ROTATED
+
+    async def family_revoked(self, token_hash: str) -> bool | None:
+        async with self._store.read() as session:
+            found = await self._find(session, token_hash)
+        return None if found is None else found[1].revoked_at is not None
+
+    @staticmethod
+    async def _find(
+        session: AsyncSession, token_hash: str
+    ) -> tuple[RefreshToken, RefreshTokenFamily] | None:
+        row = (
+            await session.execute(
+                select(RefreshToken, RefreshTokenFamily)
+                .join(RefreshTokenFamily, RefreshToken.family_id == RefreshTokenFamily.id)
+                .where(RefreshToken.token_hash == token_hash)
+                .with_for_update(of=RefreshTokenFamily)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    @staticmethod
+    async def _revoke(session: AsyncSession, family_id: int, now: datetime, reason: str) -> None:
+        await session.execute(
+            update(RefreshTokenFamily)
+            .where(RefreshTokenFamily.id == family_id, RefreshTokenFamily.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )

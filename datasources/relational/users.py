@@ -1,0 +1,88 @@
+"""Users: creation with uniqueness, lookups by id, handle and login name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from datasources.relational.models import User
+from datasources.relational.records import UserRecord
+
+if TYPE_CHECKING:
+    from datasources.relational.engine import RelationalStore
+
+
+class DuplicateUser(Exception):
+    """The handle and/or email is already registered."""
+
+    def __init__(self, handle_taken: bool, email_taken: bool) -> None:
+        super().__init__("handle or email already registered")
+        self.handle_taken = handle_taken
+        self.email_taken = email_taken
+
+
+class UserRepository:
+    def __init__(self, store: RelationalStore) -> None:
+        self._store = store
+
+    async def taken(self, handle: str, email: str) -> tuple[bool, bool]:
+        """Whether the (normalised) handle and email are already in use."""
+        async with self._store.read() as session:
+            rows = await session.execute(
+                select(User.handle, User.email).where(
+                    (User.handle == handle) | (User.email == email)
+                )
+            )
+            found = rows.all()
+        return any(r.handle == handle for r in found), any(r.email == email for r in found)
+
+    async def create(
+        self, *, handle: str, email: str, display_name: str, password_hash: str
+    ) -> UserRecord:
+        user = User(
+            handle=handle,
+            email=email,
+            display_name=display_name,
+            password_hash=password_hash,
+            role="USER",
+            created_at=datetime.now(UTC),
+        )
+        try:
+            async with self._store.write() as session:
+                session.add(user)
+                await session.flush()
+                return UserRecord.from_row(user)
+        except IntegrityError:
+            # Lost a race with a concurrent registration: say which value clashed.
+            handle_taken, email_taken = await self.taken(handle, email)
+            raise DuplicateUser(handle_taken, email_taken) from None
+
+    async def get_many(self, ids: Sequence[int]) -> list[UserRecord | None]:
+        async with self._store.read() as session:
+            rows = (await session.scalars(select(User).where(User.id.in_(set(ids))))).all()
+        by_id = {row.id: UserRecord.from_row(row) for row in rows}
+        return [by_id.get(i) for i in ids]
+
+    async def get_by_handle(self, handle: str) -> UserRecord | None:
+        async with self._store.read() as session:
+            row = await session.scalar(select(User).where(User.handle == handle.lower()))
+        return UserRecord.from_row(row) if row else None
+
+    async def credentials(self, handle_or_email: str) -> tuple[UserRecord, str] | None:
+        """The user and their password hash, by handle or email (case-insensitive)."""
+        name = handle_or_email.strip().lower()
+        column = User.email if "@" in name else User.handle
+        async with self._store.read() as session:
+            row = await session.scalar(select(User).where(column == name))
+        return (UserRecord.from_row(row), row.password_hash) if row else None
+
+    async def set_role(self, handle: str, role: str) -> bool:
+        async with self._store.write() as session:
+            result = await session.execute(
+                update(User).where(User.handle == handle.lower()).values(role=role)
+            )
+        return result.rowcount == 1  # type: ignore[attr-defined]

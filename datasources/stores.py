@@ -1,0 +1,58 @@
+"""Opens and closes every datastore of a process, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
+from datasources.events import EventBus, open_event_bus
+from datasources.relational import RelationalStore, open_relational_store
+from datasources.relational.migrate import upgrade
+
+
+@dataclass
+class Datastores:
+    relational: RelationalStore
+    documents: DocumentStore
+    events: EventBus
+
+    async def close(self) -> None:
+        # Each close is attempted even if an earlier one fails.
+        errors: list[BaseException] = []
+        for close in (self.events.close, self.documents.close, self.relational.close):
+            try:
+                await close()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+
+async def open_datastores(
+    *,
+    database_url: str,
+    mongodb_url: str | None,
+    mongodb_database: str,
+    redis_url: str | None,
+    data_dir: Path,
+    migrate: bool,
+) -> Datastores:
+    relational = open_relational_store(database_url)
+    embedded = EmbeddedDocumentServer(data_dir) if mongodb_url is None else None
+    documents: DocumentStore | None = None
+    try:
+        if migrate:
+            await upgrade(relational)
+        documents = await open_document_store(mongodb_url, mongodb_database, embedded=embedded)
+        await documents.ensure_indexes()
+        events = open_event_bus(redis_url)
+        await events.start()
+    except BaseException:
+        if documents is not None:
+            await documents.close()
+        elif embedded is not None:
+            await embedded.stop()
+        await relational.close()
+        raise
+    return Datastores(relational, documents, events)

@@ -1,0 +1,1 @@
+"""What each field does: rules, authorization and validation. No SQL or Mongo syntax here."""

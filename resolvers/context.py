@@ -1,0 +1,77 @@
+"""The per-request context every resolver receives as `info.context`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auth.tokens import InvalidAccessToken, bearer_token, decode_access_token
+from datasources.stores import Datastores
+from loaders import Loaders, build_loaders
+from resolvers.errors import Unauthenticated
+from settings import Settings
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: int
+    role: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in {"MODERATOR", "ADMIN"}
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "ADMIN"
+
+
+@dataclass
+class Context:
+    settings: Settings
+    stores: Datastores
+    request_id: str
+    loaders: Loaders
+    viewer: Viewer | None = None
+    # Why the presented credentials were refused; raised only by fields that need them.
+    auth_error: str | None = None
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def authenticate(self, authorization: str | None) -> None:
+        """Sets `viewer` (or `auth_error`) from an `Authorization` header value."""
+        self.viewer, self.auth_error = None, None
+        token = bearer_token(authorization)
+        if token is None:
+            return
+        if not token:
+            self.auth_error = "malformed Authorization header (expected: Bearer <token>)"
+            return
+        try:
+            claims = decode_access_token(self.settings.jwt_key(), token)
+        except InvalidAccessToken as error:
+            self.auth_error = str(error)
+            return
+        self.viewer = Viewer(claims.user_id, claims.role)
+
+    def optional_viewer(self) -> Viewer | None:
+        """The viewer, None when anonymous; a bad token is an error, not anonymity."""
+        if self.auth_error:
+            raise Unauthenticated(self.auth_error)
+        return self.viewer
+
+    def require_viewer(self) -> Viewer:
+        viewer = self.optional_viewer()
+        if viewer is None:
+            raise Unauthenticated("authentication required")
+        return viewer
+
+    def fresh_loaders(self) -> Loaders:
+        self.loaders = build_loaders(self.stores)
+        return self.loaders
+
+
+def new_context(settings: Settings, stores: Datastores, request_id: str, **kwargs: Any) -> Context:
+    return Context(settings, stores, request_id, build_loaders(stores), **kwargs)

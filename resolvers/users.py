@@ -1,0 +1,35 @@
+"""Reading users: who may see what."""
+
+from __future__ import annotations
+
+from datasources.documents.profiles import ProfileRecord
+from datasources.relational.records import UserRecord
+from resolvers.context import Context
+from resolvers.validation import normalise_handle
+
+
+async def viewer(ctx: Context) -> UserRecord | None:
+    current = ctx.optional_viewer()
+    if current is None:
+        return None
+    return await ctx.loaders.user_by_id.load(current.user_id)
+
+
+async def by_handle(ctx: Context, handle: str) -> UserRecord | None:
+    return await ctx.stores.relational.users.get_by_handle(normalise_handle(handle))
+
+
+async def by_id(ctx: Context, user_id: int) -> UserRecord | None:
+    return await ctx.loaders.user_by_id.load(user_id)
+
+
+def visible_email(ctx: Context, user: UserRecord) -> str | None:
+    """The user themself and admins see the address; everyone else sees null."""
+    current = ctx.viewer if not ctx.auth_error else None
+    if current is not None and (current.user_id == user.id or current.is_admin):
+        return user.email
+    return None
+
+
+async def profile(ctx: Context, user: UserRecord) -> ProfileRecord:
+    return await ctx.loaders.profile_by_user_id.load(user.id)

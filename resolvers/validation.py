@@ -1,0 +1,71 @@
+"""Input rules shared by the account mutations."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+
+from resolvers.errors import FieldError, UserErrorCode
+
+HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
+MIN_PASSWORD = 10
+# Argon2 copes with long input, but there is no reason to hash a megabyte.
+MAX_PASSWORD = 1024
+MAX_DISPLAY_NAME = 80
+
+
+def normalise_handle(handle: str) -> str:
+    return handle.strip().lower()
+
+
+def check_handle(handle: str, field: tuple[str, ...]) -> FieldError | None:
+    if HANDLE.fullmatch(handle):
+        return None
+    return FieldError(
+        UserErrorCode.INVALID_HANDLE,
+        "Handle must be 3 to 30 characters of a-z, 0-9 and _.",
+        field,
+    )
+
+
+def normalise_email(email: str) -> str | None:
+    """The canonical, lower-cased address, or None when it is not a valid address."""
+    try:
+        result = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return result.normalized.lower()
+
+
+def check_password(password: str, field: tuple[str, ...]) -> FieldError | None:
+    if len(password) < MIN_PASSWORD:
+        return FieldError(
+            UserErrorCode.PASSWORD_TOO_SHORT,
+            f"Password must be at least {MIN_PASSWORD} characters.",
+            field,
+        )
+    if len(password) > MAX_PASSWORD:
+        return FieldError(
+            UserErrorCode.PASSWORD_TOO_LONG,
+            f"Password must be at most {MAX_PASSWORD} characters.",
+            field,
+        )
+    return None
+
+
+def normalise_display_name(name: str) -> str:
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def check_display_name(name: str, field: tuple[str, ...]) -> FieldError | None:
+    if not 1 <= len(name) <= MAX_DISPLAY_NAME or any(
+        unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in name
+    ):
+        return FieldError(
+            UserErrorCode.INVALID_DISPLAY_NAME,
+            f"Display name must be 1 to {MAX_DISPLAY_NAME} printable characters.",
+            field,
+        )
+    return None

@@ -1,0 +1,89 @@
+"""Account mutations: register, login, refreshToken, logout."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from resolvers import accounts
+from resolvers.accounts import AuthResult
+from schema.errors import UserError, user_errors
+from schema.users import User, user_or_none
+
+
+@strawberry.input
+class RegisterInput:
+    handle: str = strawberry.field(description="3 to 30 characters of a-z, 0-9 and _.")
+    email: str
+    password: str = strawberry.field(description="At least 10 characters.")
+    display_name: str = strawberry.field(description="1 to 80 characters.")
+
+
+@strawberry.input
+class LoginInput:
+    handle_or_email: str
+    password: str
+
+
+@strawberry.type(
+    description="The result of signing in; tokens are null when `errors` is not empty."
+)
+class AuthPayload:
+    user: User | None
+    access_token: str | None = strawberry.field(
+        description="Send as `Authorization: Bearer <accessToken>`; short-lived."
+    )
+    refresh_token: str | None = strawberry.field(
+        description="Exchange with `refreshToken` for new tokens; each one works once."
+    )
+    expires_at: datetime | None = strawberry.field(description="When the access token expires.")
+    errors: list[UserError]
+
+    @classmethod
+    def from_result(cls, result: AuthResult) -> AuthPayload:
+        return cls(
+            user=user_or_none(result.user),
+            access_token=result.access_token,
+            refresh_token=result.refresh_token,
+            expires_at=result.expires_at,
+            errors=user_errors(result.errors),
+        )
+
+
+@strawberry.type
+class LogoutPayload:
+    success: bool
+    errors: list[UserError]
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation(description="Create an account and sign in.")
+    async def register(self, info: strawberry.Info, input: RegisterInput) -> AuthPayload:
+        result = await accounts.register(
+            info.context,
+            handle=input.handle,
+            email=input.email,
+            password=input.password,
+            display_name=input.display_name,
+        )
+        return AuthPayload.from_result(result)
+
+    @strawberry.mutation(description="Sign in with a handle or email and a password.")
+    async def login(self, info: strawberry.Info, input: LoginInput) -> AuthPayload:
+        result = await accounts.login(
+            info.context, handle_or_email=input.handle_or_email, password=input.password
+        )
+        return AuthPayload.from_result(result)
+
+    @strawberry.mutation(
+        description="Exchange a refresh token for a new access token and refresh token. "
+        "Presenting an already-used refresh token revokes its whole session."
+    )
+    async def refresh_token(self, info: strawberry.Info, refresh_token: str) -> AuthPayload:
+        return AuthPayload.from_result(await accounts.refresh(info.context, refresh_token))
+
+    @strawberry.mutation(description="End the session that the refresh token belongs to.")
+    async def logout(self, info: strawberry.Info, refresh_token: str) -> LogoutPayload:
+        return LogoutPayload(success=await accounts.logout(info.context, refresh_token), errors=[])

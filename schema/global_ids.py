@@ -1,0 +1,31 @@
+"""Relay global IDs: base64("Type:key"), opaque to clients."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from resolvers.errors import BadUserInput
+
+
+def to_global_id(type_name: str, key: int | str) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
+
+
+def from_global_id(global_id: str) -> tuple[str, str]:
+    """(type name, key); raises BadUserInput for anything that is not one of our IDs."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, sep, key = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadUserInput(f"invalid ID: {global_id[:64]!r}") from None
+    if not sep or not type_name or not key:
+        raise BadUserInput(f"invalid ID: {global_id[:64]!r}")
+    return type_name, key
+
+
+def int_key(global_id: str, expected_type: str) -> int:
+    type_name, key = from_global_id(global_id)
+    if type_name != expected_type or not key.isdigit() or len(key) > 18:
+        raise BadUserInput(f"invalid {expected_type} ID: {global_id[:64]!r}")
+    return int(key)

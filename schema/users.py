@@ -1,0 +1,70 @@
+"""User, Profile and Role."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+from datasources.documents.profiles import ProfileRecord
+from datasources.relational.records import UserRecord
+from resolvers import users as rules
+from schema.global_ids import to_global_id
+from schema.node import Node
+
+
+@strawberry.enum(description="What a user may do beyond their own content.")
+class Role(enum.Enum):
+    USER = "USER"
+    MODERATOR = "MODERATOR"
+    ADMIN = "ADMIN"
+
+
+@strawberry.type(description="A user's public profile.")
+class Profile:
+    bio: str
+    avatar_url: str | None
+    location: str | None
+    links: list[str]
+
+    @classmethod
+    def from_record(cls, record: ProfileRecord) -> Profile:
+        return cls(
+            bio=record.bio,
+            avatar_url=record.avatar_url,
+            location=record.location,
+            links=list(record.links),
+        )
+
+
+@strawberry.type(description="A person with an account.")
+class User(Node):
+    record: strawberry.Private[UserRecord]
+    handle: str
+    display_name: str
+    role: Role
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: UserRecord) -> User:
+        return cls(
+            id=strawberry.ID(to_global_id("User", record.id)),
+            record=record,
+            handle=record.handle,
+            display_name=record.display_name,
+            role=Role(record.role),
+            created_at=record.created_at,
+        )
+
+    @strawberry.field(description="Visible to the user themself and to admins; null otherwise.")
+    def email(self, info: strawberry.Info) -> str | None:
+        return rules.visible_email(info.context, self.record)
+
+    @strawberry.field
+    async def profile(self, info: strawberry.Info) -> Profile:
+        return Profile.from_record(await rules.profile(info.context, self.record))
+
+
+def user_or_none(record: UserRecord | None) -> User | None:
+    return User.from_record(record) if record is not None else None

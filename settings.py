@@ -1,0 +1,173 @@
+"""Configuration from the environment, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Secrets shorter than this, or well-known placeholders, are refused in production.
+MIN_JWT_SECRET_LENGTH = 32
+WEAK_SECRETS = {"secret", "changeme", "change-me", "jwt-secret", "password", "development"}
+
+JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line that names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    app_env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    mongodb_url: str | None = None
+    mongodb_database: str = Field(default="agora", pattern=r"^[A-Za-z0-9_-]{1,63}$")
+    redis_url: str | None = None
+    jwt_secret: SecretStr | None = None
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300, le=365 * 86_400)
+    # Comma-separated list; same-origin requests are always allowed.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+
+    _jwt_key: str | None = PrivateAttr(default=None)
+
+    @field_validator("app_env", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("database_url", "mongodb_url", "redis_url", "jwt_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_driver(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError("must be a URL such as postgresql://user:pass@host:5432/db")
+        # Plain PostgreSQL URLs get the async driver, so the usual URL form just works.
+        if scheme in {"postgres", "postgresql", "postgresql+asyncpg"}:
+            return f"postgresql+asyncpg://{rest}"
+        if scheme in {"sqlite", "sqlite+aiosqlite"}:
+            return f"sqlite+aiosqlite://{rest}"
+        raise ValueError("only postgresql:// and sqlite:// URLs are supported")
+
+    @field_validator("mongodb_url")
+    @classmethod
+    def _mongodb_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_secret(self) -> Settings:
+        if self.is_production:
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if not secret:
+                raise ValueError("JWT_SECRET: required when APP_ENV=production")
+            if len(secret) < MIN_JWT_SECRET_LENGTH or secret.lower() in WEAK_SECRETS:
+                raise ValueError(
+                    f"JWT_SECRET: too weak for production "
+                    f"(use at least {MIN_JWT_SECRET_LENGTH} random characters)"
+                )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'agora.db').resolve()}"
+
+    def jwt_key(self) -> str:
+        """The signing key; in development one is generated once and kept in DATA_DIR."""
+        if self._jwt_key is None:
+            self._jwt_key = self._load_jwt_key()
+        return self._jwt_key
+
+    def _load_jwt_key(self) -> str:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / JWT_SECRET_FILE
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        # O_EXCL: two processes starting together must not each write their own key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["loc"]:
+        variable = str(first["loc"][0]).upper()
+        return f"{variable}: {message}"
+    return message
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; raises ConfigError with one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(f"invalid configuration: {_describe(error)}") from None
+
+
+def load_settings_or_exit(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as error:
+        print(f"agora: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

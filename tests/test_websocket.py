@@ -1,0 +1,68 @@
+"""WebSocket (graphql-transport-ws) authentication with a real client (gql)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import GraphQLClient, RunningApp, unique_handle
+from gql import Client
+from gql import gql as document
+from gql.transport.exceptions import TransportError
+from gql.transport.websockets import WebsocketsTransport
+from test_accounts import register
+from websockets.exceptions import ConnectionClosed
+
+VIEWER = document("query { viewer { handle } }")
+
+
+def transport(app_server: RunningApp, payload: dict[str, object]) -> WebsocketsTransport:
+    return WebsocketsTransport(
+        url=app_server.ws_url,
+        init_payload=payload,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        connect_timeout=10,
+        close_timeout=5,
+    )
+
+
+async def test_connection_init_authenticates(app_server: RunningApp, gql: GraphQLClient) -> None:
+    handle = unique_handle()
+    session = await register(gql, handle=handle)
+    ws = transport(app_server, {"authorization": f"Bearer {session['accessToken']}"})
+    async with Client(transport=ws) as client:
+        result = await client.execute(VIEWER)
+    assert result == {"viewer": {"handle": handle}}
+
+
+async def test_anonymous_connection_is_allowed(app_server: RunningApp) -> None:
+    async with Client(transport=transport(app_server, {})) as client:
+        assert await client.execute(VIEWER) == {"viewer": None}
+
+
+@pytest.mark.parametrize("authorization", ["Bearer not-a-jwt", "Basic abc", 42])
+async def test_bad_token_closes_with_4403(app_server: RunningApp, authorization: object) -> None:
+    ws = transport(app_server, {"authorization": authorization})
+    with pytest.raises(TransportError) as caught:
+        async with Client(transport=ws) as client:
+            await client.execute(VIEWER)
+    assert close_code(caught.value) == 4403
+
+
+def close_code(error: BaseException | None) -> int | None:
+    while error is not None:
+        if isinstance(error, ConnectionClosed) and error.rcvd is not None:
+            return error.rcvd.code
+        error = error.__cause__ or error.__context__
+    return None
+
+
+async def test_foreign_origin_is_refused(app_server: RunningApp) -> None:
+    import websockets
+
+    with pytest.raises(websockets.exceptions.InvalidStatus) as caught:
+        async with websockets.connect(
+            app_server.ws_url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            origin="https://evil.example",  # type: ignore[arg-type]
+        ):
+            pass
+    assert caught.value.response.status_code == 403

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket glue: the GraphQL view, middleware and health endpoints."""
