@@ -12,6 +12,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from datasources.stores import open_datastores
 from logs import configure_logging, get_logger
+from resolvers.posts import finish_deletions
 from schema import build_schema
 from settings import Settings, load_settings_or_exit
 from web.body_limit import BodyLimitMiddleware
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             data_dir=settings.data_dir,
             migrate=not settings.is_production,
         )
+        await finish_deletions(app.state.stores)
         log.info(
             "agora ready",
             env=settings.app_env,

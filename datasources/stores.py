@@ -7,6 +7,7 @@ from pathlib import Path
 
 from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
 from datasources.events import EventBus, open_event_bus
+from datasources.instrumentation import MongoCommandCounter, instrument_engine
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.migrate import upgrade
 
@@ -39,12 +40,18 @@ async def open_datastores(
     migrate: bool,
 ) -> Datastores:
     relational = open_relational_store(database_url)
+    instrument_engine(relational.engine)
     embedded = EmbeddedDocumentServer(data_dir) if mongodb_url is None else None
     documents: DocumentStore | None = None
     try:
         if migrate:
             await upgrade(relational)
-        documents = await open_document_store(mongodb_url, mongodb_database, embedded=embedded)
+        documents = await open_document_store(
+            mongodb_url,
+            mongodb_database,
+            embedded=embedded,
+            event_listeners=[MongoCommandCounter()],
+        )
         await documents.ensure_indexes()
         events = open_event_bus(redis_url)
         await events.start()

@@ -62,6 +62,10 @@ class Context:
             raise Unauthenticated(self.auth_error)
         return self.viewer
 
+    def reader(self) -> Viewer | None:
+        """Who is reading, for visibility: a refused token reads as anonymous."""
+        return None if self.auth_error else self.viewer
+
     def require_viewer(self) -> Viewer:
         viewer = self.optional_viewer()
         if viewer is None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
 from resolvers.context import Context
+from resolvers.errors import BadUserInput
+from resolvers.pagination import Connection, page_request
 from resolvers.validation import normalise_handle
+
+MAX_SEARCH = 200
 
 
 async def viewer(ctx: Context) -> UserRecord | None:
@@ -23,9 +27,21 @@ async def by_id(ctx: Context, user_id: int) -> UserRecord | None:
     return await ctx.loaders.user_by_id.load(user_id)
 
 
+async def search(
+    ctx: Context, first: int | None, after: str | None, query: str | None
+) -> Connection[UserRecord]:
+    request = page_request("users", first, after)
+    term = query.strip() if query and query.strip() else None
+    if term is not None and len(term) > MAX_SEARCH:
+        raise BadUserInput(f"`search` is limited to {MAX_SEARCH} characters", argument="search")
+    users = ctx.stores.relational.users
+    page = await users.search(request, term)
+    return Connection.of("users", page, lambda: users.count(term))
+
+
 def visible_email(ctx: Context, user: UserRecord) -> str | None:
     """The user themself and admins see the address; everyone else sees null."""
-    current = ctx.viewer if not ctx.auth_error else None
+    current = ctx.reader()
     if current is not None and (current.user_id == user.id or current.is_admin):
         return user.email
     return None

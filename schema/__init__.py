@@ -13,9 +13,13 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from schema.comments import Comment
 from schema.errors import ErrorPolicy, log_errors
 from schema.mutation import Mutation
+from schema.notifications import Notification
+from schema.posts import Post
 from schema.query import Query
+from schema.query_stats import QueryStatsInLogs, QueryStatsInResponse
 from schema.users import User
 
 MAX_DEPTH = 12
@@ -49,8 +53,15 @@ class AgoraSchema(strawberry.Schema):
 def build_schema(*, production: bool) -> strawberry.Schema:
     extensions: list[type[SchemaExtension]] = [ErrorPolicy, TokenLimit, DepthLimit, AliasLimit]
     if production:
-        extensions.append(DisableIntrospection)
-    return AgoraSchema(query=Query, mutation=Mutation, types=[User], extensions=extensions)
+        extensions += [DisableIntrospection, QueryStatsInLogs]
+    else:
+        extensions.append(QueryStatsInResponse)
+    return AgoraSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[User, Post, Comment, Notification],
+        extensions=extensions,
+    )
 
 
 def schema_sdl() -> str:

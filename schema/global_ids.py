@@ -29,3 +29,15 @@ def int_key(global_id: str, expected_type: str) -> int:
     if type_name != expected_type or not key.isdigit() or len(key) > 18:
         raise BadUserInput(f"invalid {expected_type} ID: {global_id[:64]!r}")
     return int(key)
+
+
+def object_key(global_id: str, expected_type: str) -> str:
+    """The document id (24 hex digits) inside a global ID of `expected_type`."""
+    type_name, key = from_global_id(global_id)
+    if (
+        type_name != expected_type
+        or len(key) != 24
+        or not all(c in "0123456789abcdef" for c in key)
+    ):
+        raise BadUserInput(f"invalid {expected_type} ID: {global_id[:64]!r}")
+    return key

@@ -6,24 +6,56 @@ import asyncio
 
 import strawberry
 
+from resolvers import comments as comment_rules
+from resolvers import notifications as notification_rules
+from resolvers import posts as post_rules
 from resolvers import users as user_rules
 from resolvers.errors import BadUserInput
-from schema.global_ids import from_global_id
+from schema.comments import Comment
+from schema.connections import Connection, connection
+from schema.global_ids import from_global_id, int_key
 from schema.node import Node
+from schema.notifications import Notification
+from schema.posts import Post, post_or_none
 from schema.users import User, user_or_none
 
 MAX_NODES = 100
+HEX = frozenset("0123456789abcdef")
 
 
 async def _resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
+    """Any node the viewer may see; null for what is absent or hidden (no leak of drafts)."""
     type_name, key = from_global_id(global_id)
-    if type_name == "User" and key.isdigit():
-        return user_or_none(await user_rules.by_id(info.context, int(key)))
+    ctx = info.context
+    if type_name in {"User", "Post"}:
+        if not key.isdigit() or len(key) > 18:
+            return None
+        if type_name == "User":
+            return user_or_none(await user_rules.by_id(ctx, int(key)))
+        return post_or_none(await post_rules.visible(ctx, int(key)))
+    if len(key) != 24 or not set(key) <= HEX:
+        return None
+    if type_name == "Comment":
+        comment = await comment_rules.visible(ctx, key)
+        return Comment.from_record(comment) if comment else None
+    if type_name == "Notification":
+        note = await notification_rules.visible(ctx, key)
+        return Notification.from_record(note) if note else None
     return None
 
 
 @strawberry.type
 class Query:
+    @strawberry.field(description="Any object by its global ID; null when absent or not visible.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        return await _resolve_node(info, id)
+
+    @strawberry.field(description="Objects by global ID, in order; null where absent or hidden.")
+    async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise BadUserInput(f"at most {MAX_NODES} ids per request", argument="ids")
+        return list(await asyncio.gather(*(_resolve_node(info, i) for i in ids)))
+
     @strawberry.field(description="The signed-in user; null when anonymous.")
     async def viewer(self, info: strawberry.Info) -> User | None:
         return user_or_none(await user_rules.viewer(info.context))
@@ -32,12 +64,54 @@ class Query:
     async def user(self, info: strawberry.Info, handle: str) -> User | None:
         return user_or_none(await user_rules.by_handle(info.context, handle))
 
-    @strawberry.field(description="Any object by its global ID; null when absent or not visible.")
-    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
-        return await _resolve_node(info, id)
+    @strawberry.field(description="Users by handle, optionally matching `search`.")
+    async def users(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[User]:
+        listing = await user_rules.search(info.context, first, after, search)
+        return connection(listing, User.from_record)
 
-    @strawberry.field(description="Objects by global ID, in order; null where absent.")
-    async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        if len(ids) > MAX_NODES:
-            raise BadUserInput(f"at most {MAX_NODES} ids per request")
-        return list(await asyncio.gather(*(_resolve_node(info, i) for i in ids)))
+    @strawberry.field(description="A post by ID; null when absent or a draft of someone else.")
+    async def post(self, info: strawberry.Info, id: strawberry.ID) -> Post | None:
+        return post_or_none(await post_rules.visible(info.context, int_key(id, "Post")))
+
+    @strawberry.field(description="Published posts, newest first.")
+    async def posts(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        author_id: strawberry.ID | None = None,
+        tag: str | None = None,
+        search: str | None = None,
+    ) -> Connection[Post]:
+        listing = await post_rules.list_published(
+            info.context,
+            first,
+            after,
+            author_id=int_key(author_id, "User") if author_id is not None else None,
+            tag=tag,
+            search=search,
+        )
+        return connection(listing, Post.from_record)
+
+    @strawberry.field(description="Published posts of the people the viewer follows, newest first.")
+    async def feed(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Post]:
+        return connection(await post_rules.feed(info.context, first, after), Post.from_record)
+
+    @strawberry.field(description="The viewer's notifications, newest first.")
+    async def notifications(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        unread_only: bool = False,
+    ) -> Connection[Notification]:
+        listing = await notification_rules.list_own(info.context, first, after, unread_only)
+        return connection(listing, Notification.from_record)

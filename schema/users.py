@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
+from resolvers import follows as follow_rules
+from resolvers import posts as post_rules
 from resolvers import users as rules
+from schema.connections import Connection, connection
 from schema.global_ids import to_global_id
 from schema.node import Node
+
+if TYPE_CHECKING:
+    from schema.posts import Post
+
+PostType = Annotated["Post", strawberry.lazy("schema.posts")]
 
 
 @strawberry.enum(description="What a user may do beyond their own content.")
@@ -64,6 +73,41 @@ class User(Node):
     @strawberry.field
     async def profile(self, info: strawberry.Info) -> Profile:
         return Profile.from_record(await rules.profile(info.context, self.record))
+
+    @strawberry.field(description="Newest first: published posts, and drafts for the author.")
+    async def posts(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[PostType]:
+        from schema.posts import Post
+
+        listing = await post_rules.by_author(info.context, self.record.id, first, after)
+        return connection(listing, Post.from_record)
+
+    @strawberry.field(description="Newest follower first.")
+    async def followers(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[User]:
+        listing = await follow_rules.followers(info.context, self.record.id, first, after)
+        return connection(listing, User.from_record)
+
+    @strawberry.field(description="Most recently followed first.")
+    async def following(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[User]:
+        listing = await follow_rules.following(info.context, self.record.id, first, after)
+        return connection(listing, User.from_record)
+
+    @strawberry.field
+    async def follower_count(self, info: strawberry.Info) -> int:
+        return await follow_rules.follower_count(info.context, self.record.id)
+
+    @strawberry.field
+    async def following_count(self, info: strawberry.Info) -> int:
+        return await follow_rules.following_count(info.context, self.record.id)
+
+    @strawberry.field(description="Whether the signed-in user follows this user.")
+    async def viewer_follows(self, info: strawberry.Info) -> bool:
+        return await follow_rules.viewer_follows(info.context, self.record.id)
 
 
 def user_or_none(record: UserRecord | None) -> User | None:

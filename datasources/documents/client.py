@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.monitoring import CommandListener
 
 from datasources.documents.embedded_server import EmbeddedDocumentServer
 
@@ -15,16 +18,22 @@ class DocumentStore:
         database: str,
         embedded: EmbeddedDocumentServer | None = None,
     ) -> None:
+        from datasources.documents.comments import CommentRepository
+        from datasources.documents.notifications import NotificationRepository
         from datasources.documents.profiles import ProfileRepository
+        from datasources.documents.reactions import ReactionRepository
 
         self.client = client
         self.db: AsyncDatabase = client[database]
         self._embedded = embedded
         self.profiles = ProfileRepository(self.db)
+        self.comments = CommentRepository(self.db)
+        self.reactions = ReactionRepository(self.db)
+        self.notifications = NotificationRepository(self.db)
 
     @property
     def repositories(self) -> list[object]:
-        return [self.profiles]
+        return [self.profiles, self.comments, self.reactions, self.notifications]
 
     async def ensure_indexes(self) -> None:
         for repository in self.repositories:
@@ -40,14 +49,24 @@ class DocumentStore:
 
 
 async def open_document_store(
-    url: str | None, database: str, *, embedded: EmbeddedDocumentServer | None = None
+    url: str | None,
+    database: str,
+    *,
+    embedded: EmbeddedDocumentServer | None = None,
+    event_listeners: Sequence[CommandListener] = (),
 ) -> DocumentStore:
-    """Connect to `url`, or start `embedded` and connect to it when no URL is given."""
+    """Connect to `url`, or start `embedded` and connect to it when no URL is given.
+    `event_listeners` are PyMongo command listeners (the tests count round trips)."""
     if url is None:
         if embedded is None:
             raise ValueError("no MongoDB URL and no embedded server")
         url = await embedded.start()
     client: AsyncMongoClient = AsyncMongoClient(
-        url, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, tz_aware=True, appname="agora"
+        url,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
+        tz_aware=True,
+        appname="agora",
+        event_listeners=list(event_listeners),
     )
     return DocumentStore(client, database, embedded if embedded and embedded.port else None)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 
@@ -50,3 +50,34 @@ class ProfileRepository:
             {"$setOnInsert": {"user_id": user_id, "bio": "", "links": []}},
             upsert=True,
         )
+
+    async def update(
+        self,
+        user_id: int,
+        *,
+        bio: str | None = None,
+        avatar_url: str | None = None,
+        location: str | None = None,
+        links: Sequence[str] | None = None,
+    ) -> ProfileRecord:
+        """Changes the given fields (None leaves a field as it is; "" clears `avatar_url`
+        or `location`), creating the profile if needed; returns the stored profile."""
+        changes: dict[str, Any] = {"user_id": user_id}
+        if bio is not None:
+            changes["bio"] = bio
+        if avatar_url is not None:
+            changes["avatar_url"] = avatar_url or None
+        if location is not None:
+            changes["location"] = location or None
+        if links is not None:
+            changes["links"] = list(links)
+        # Only `$set`: the embedded server ignores `$setOnInsert` next to `$set`, so
+        # fields never set are left out and ProfileRecord supplies their defaults.
+        doc = await self.collection.find_one_and_update(
+            {"user_id": user_id},
+            {"$set": changes},
+            projection={"_id": False},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return ProfileRecord.from_document(doc)

@@ -60,6 +60,8 @@ class RelationalStore:
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
+        from datasources.relational.follows import FollowRepository
+        from datasources.relational.posts import PostRepository
         from datasources.relational.refresh_tokens import RefreshTokenRepository
         from datasources.relational.users import UserRepository
 
@@ -67,6 +69,8 @@ class RelationalStore:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self.users = UserRepository(self)
+        self.posts = PostRepository(self)
+        self.follows = FollowRepository(self)
         self.refresh_tokens = RefreshTokenRepository(self)
 
     @asynccontextmanager

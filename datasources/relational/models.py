@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     DateTime,
@@ -12,8 +13,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
+    Text,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -76,3 +80,79 @@ class RefreshToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_refresh_tokens_expires_at", "expires_at"),)
+
+
+POST_STATUSES = ("DRAFT", "PUBLISHED")
+
+
+class Post(Base):
+    """A post. Listings order by (sort_at DESC, id DESC): sort_at is created_at for a
+    draft and published_at once published. deleted_at is a tombstone: such a post is
+    invisible to every read and purged later."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    author_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # Denormalised copy of post_tags (lower-case, in the author's order), for reading.
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sort_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('DRAFT', 'PUBLISHED')", name="status"),
+        Index("ix_posts_status_sort_at_id", "status", "sort_at", "id"),
+        Index("ix_posts_author_id_sort_at_id", "author_id", "sort_at", "id"),
+        # Only tombstones, for the purge job.
+        Index(
+            "ix_posts_deleted_at",
+            "deleted_at",
+            postgresql_where=text("deleted_at IS NOT NULL"),
+            sqlite_where=text("deleted_at IS NOT NULL"),
+        ),
+    )
+
+
+class PostTag(Base):
+    __tablename__ = "post_tags"
+
+    post_id: Mapped[int] = mapped_column(BigId, ForeignKey("posts.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(50))
+
+    __table_args__ = (
+        PrimaryKeyConstraint("post_id", "tag"),
+        Index("ix_post_tags_tag_post_id", "tag", "post_id"),
+    )
+
+
+class Follow(Base):
+    __tablename__ = "follows"
+
+    follower_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    followee_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        PrimaryKeyConstraint("follower_id", "followee_id"),
+        CheckConstraint("follower_id <> followee_id", name="not_self"),
+        Index(
+            "ix_follows_followee_id_created_at_follower_id",
+            "followee_id",
+            "created_at",
+            "follower_id",
+        ),
+        Index(
+            "ix_follows_follower_id_created_at_followee_id",
+            "follower_id",
+            "created_at",
+            "followee_id",
+        ),
+    )

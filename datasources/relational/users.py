@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from datasources.paging import Key, Page, PageRequest, page_from_rows
 from datasources.relational.models import User
+from datasources.relational.posts import contains_ci
 from datasources.relational.records import UserRecord
 
 if TYPE_CHECKING:
@@ -86,3 +88,38 @@ class UserRepository:
                 update(User).where(User.handle == handle.lower()).values(role=role)
             )
         return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def search(self, page: PageRequest, search: str | None) -> Page[UserRecord]:
+        """Users by handle (ascending), optionally only those whose handle or display
+        name contains `search` (case-insensitively). Key: (handle,)."""
+        after = _parse_handle_key(page.after)
+        query = _matching(select(User), search).order_by(User.handle).limit(page.first + 1)
+        if after is not None:
+            query = query.where(User.handle > after)
+        async with self._store.read() as session:
+            rows = (await session.scalars(query)).all()
+        return page_from_rows([UserRecord.from_row(r) for r in rows], page, _handle_key)
+
+    async def count(self, search: str | None) -> int:
+        async with self._store.read() as session:
+            return int(await session.scalar(_matching(select(func.count(User.id)), search)) or 0)
+
+
+def _matching(query: Any, search: str | None) -> Any:
+    if not search:
+        return query
+    return query.where(
+        or_(contains_ci(User.handle, search), contains_ci(User.display_name, search))
+    )
+
+
+def _parse_handle_key(after: Key | None) -> str | None:
+    if after is None:
+        return None
+    if not isinstance(after, tuple | list) or len(after) != 1 or not isinstance(after[0], str):
+        raise ValueError("malformed page key")
+    return after[0]
+
+
+def _handle_key(user: UserRecord) -> Key:
+    return (user.handle,)

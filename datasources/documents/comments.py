@@ -1,0 +1,308 @@
+"""Comments: threaded (a reply names its parent comment), listed oldest first.
+
+Each document stores `sort_key`, a string that orders exactly like the listing key
+`(created_at, _id)`: the UTC timestamp as fixed-width digits (YYYYMMDDhhmmssffffff),
+a dot, then the ObjectId in hex. Keyset conditions and sorts use that one string
+field because the embedded server (NX-27017 on NeoSQLite) compares BSON dates and
+ObjectIds wrongly inside aggregation pipelines; strings compare the same on every
+server. The digits are deliberately not ISO-8601: the embedded server sends any
+find() filter holding an ISO-looking string down a date-query path that matches nothing.
+
+Per-parent pages for many posts (or comments) at once use `$setWindowFields` with
+`$documentNumber`: it is the one per-group-limit shape that the embedded server runs
+as SQL; the `$group`/`$push`/`$slice` alternative falls back to a Python pass over the
+whole collection there, and answers wrongly when `$match` tests for null.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from datasources.paging import Key, Page, PageRequest, page_from_rows
+
+
+def now_ms() -> datetime:
+    """The current UTC time at the millisecond precision MongoDB stores."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def sort_key(created_at: datetime, object_id: ObjectId) -> str:
+    """A string that sorts like `(created_at, _id)`."""
+    utc = created_at.astimezone(UTC)
+    return f"{utc.year:04d}{utc:%m%d%H%M%S%f}.{object_id}"
+
+
+def sort_key_after(after: Key) -> str:
+    """The `sort_key` of a listing key `(created_at.isoformat(), id)`; ValueError if malformed."""
+    if not isinstance(after, tuple | list) or len(after) != 2:
+        raise ValueError("malformed key: expected (timestamp, id)")
+    created, object_id = after
+    if not isinstance(created, str) or not isinstance(object_id, str):
+        raise ValueError("malformed key: expected (timestamp, id) strings")
+    created_at = datetime.fromisoformat(created)
+    if created_at.tzinfo is None:
+        raise ValueError("malformed key: timestamp without a time zone")
+    if not ObjectId.is_valid(object_id):
+        raise ValueError("malformed key: invalid id")
+    return sort_key(created_at, ObjectId(object_id))
+
+
+def object_id_or_none(value: str) -> ObjectId | None:
+    return ObjectId(value) if isinstance(value, str) and ObjectId.is_valid(value) else None
+
+
+def whole_batch(most_rows: int) -> int:
+    """A first-batch size that holds every possible row plus one, so the server sees the
+    end of the results and closes the cursor: one round trip, no getMore."""
+    return most_rows + 1
+
+
+def check_page(page: PageRequest) -> None:
+    if page.first < 0:
+        raise ValueError("first must not be negative")
+
+
+@dataclass(frozen=True)
+class CommentRecord:
+    id: str
+    post_id: int
+    author_id: int
+    parent_id: str | None
+    body: str
+    created_at: datetime
+    edited_at: datetime | None
+
+    @property
+    def key(self) -> Key:
+        return (self.created_at.isoformat(), self.id)
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> CommentRecord:
+        return cls(
+            id=str(doc["_id"]),
+            post_id=int(doc["post_id"]),
+            author_id=int(doc["author_id"]),
+            parent_id=doc.get("parent_id"),
+            body=doc["body"],
+            created_at=doc["created_at"],
+            edited_at=doc.get("edited_at"),
+        )
+
+
+def _record_key(record: CommentRecord) -> Key:
+    return record.key
+
+
+class CommentRepository:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.collection = db["comments"]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index(
+            [("post_id", ASCENDING), ("parent_id", ASCENDING), ("sort_key", ASCENDING)],
+            name="post_id_1_parent_id_1_sort_key_1",
+        )
+        await self.collection.create_index(
+            [("parent_id", ASCENDING), ("sort_key", ASCENDING)], name="parent_id_1_sort_key_1"
+        )
+
+    async def add(
+        self, post_id: int, author_id: int, body: str, parent_id: str | None
+    ) -> CommentRecord:
+        """A new comment; the caller has checked that the parent exists on the same post."""
+        if parent_id is not None:
+            parent = object_id_or_none(parent_id)
+            if parent is None:
+                raise ValueError(f"invalid parent comment id {parent_id!r}")
+            parent_id = str(parent)
+        object_id = ObjectId()
+        created_at = now_ms()
+        await self.collection.insert_one(
+            {
+                "_id": object_id,
+                "post_id": post_id,
+                "author_id": author_id,
+                "parent_id": parent_id,
+                "body": body,
+                "created_at": created_at,
+                "edited_at": None,
+                "sort_key": sort_key(created_at, object_id),
+            }
+        )
+        return CommentRecord(
+            id=str(object_id),
+            post_id=post_id,
+            author_id=author_id,
+            parent_id=parent_id,
+            body=body,
+            created_at=created_at,
+            edited_at=None,
+        )
+
+    async def edit(self, comment_id: str, body: str) -> CommentRecord | None:
+        """Replaces the body and stamps `edited_at`; None if there is no such comment."""
+        object_id = object_id_or_none(comment_id)
+        if object_id is None:
+            return None
+        # `$currentDate`, not `$set` of a datetime: the embedded server stores a
+        # `$set` datetime as a string. The server's clock stamps it (ms precision).
+        doc = await self.collection.find_one_and_update(
+            {"_id": object_id},
+            {"$set": {"body": body}, "$currentDate": {"edited_at": True}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else CommentRecord.from_document(doc)
+
+    async def get_many(self, ids: Sequence[str]) -> list[CommentRecord | None]:
+        """Comments in the order asked, None where missing or not a valid id (one query)."""
+        object_ids = {object_id for object_id in map(object_id_or_none, ids) if object_id}
+        if not object_ids:
+            return [None] * len(ids)
+        found = {
+            str(doc["_id"]): CommentRecord.from_document(doc)
+            async for doc in self.collection.find(
+                {"_id": {"$in": sorted(object_ids)}}, batch_size=whole_batch(len(object_ids))
+            )
+        }
+        return [
+            found.get(str(object_id)) if (object_id := object_id_or_none(i)) else None for i in ids
+        ]
+
+    async def top_level(
+        self, post_ids: Sequence[int], page: PageRequest
+    ) -> dict[int, Page[CommentRecord]]:
+        """For each post, a page of its top-level comments, oldest first (one aggregation)."""
+        wanted = sorted(set(post_ids))
+        rows = await self._first_per_group(
+            {"post_id": {"$in": wanted}, "parent_id": None}, "post_id", len(wanted), page
+        )
+        return {
+            post_id: page_from_rows(rows.get(post_id, []), page, _record_key)
+            for post_id in post_ids
+        }
+
+    async def replies(
+        self, comment_ids: Sequence[str], page: PageRequest
+    ) -> dict[str, Page[CommentRecord]]:
+        """For each comment, a page of its direct replies, oldest first (one aggregation)."""
+        parents = _normalized(comment_ids)
+        rows = await self._first_per_group(
+            {"parent_id": {"$in": sorted(set(parents.values()))}},
+            "parent_id",
+            len(parents),
+            page,
+        )
+        return {
+            comment_id: page_from_rows(rows.get(parents.get(comment_id), []), page, _record_key)
+            for comment_id in comment_ids
+        }
+
+    async def _first_per_group(
+        self, match: dict[str, Any], group_field: str, groups: int, page: PageRequest
+    ) -> dict[Any, list[CommentRecord]]:
+        """Up to `first + 1` comments per value of `group_field`, after `page.after`."""
+        check_page(page)
+        if page.after is not None:
+            match = {**match, "sort_key": {"$gt": sort_key_after(page.after)}}
+        if groups == 0:
+            return {}
+        limit = page.first + 1
+        cursor = await self.collection.aggregate(
+            [
+                {"$match": match},
+                {
+                    "$setWindowFields": {
+                        "partitionBy": f"${group_field}",
+                        "sortBy": {"sort_key": 1},
+                        "output": {"row_number": {"$documentNumber": {}}},
+                    }
+                },
+                {"$match": {"row_number": {"$lte": limit}}},
+            ],
+            batchSize=whole_batch(groups * limit),
+        )
+        documents: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        async for doc in cursor:
+            documents[doc[group_field]].append(doc)
+        return {
+            group: [
+                CommentRecord.from_document(doc)
+                for doc in sorted(docs, key=lambda doc: doc["sort_key"])
+            ]
+            for group, docs in documents.items()
+        }
+
+    async def count_for_posts(self, post_ids: Sequence[int]) -> dict[int, int]:
+        """All comments of each post, replies included (one aggregation)."""
+        return await self._count({"post_id": {"$in": sorted(set(post_ids))}}, "post_id", post_ids)
+
+    async def count_top_level(self, post_ids: Sequence[int]) -> dict[int, int]:
+        return await self._count(
+            {"post_id": {"$in": sorted(set(post_ids))}, "parent_id": None}, "post_id", post_ids
+        )
+
+    async def count_replies(self, comment_ids: Sequence[str]) -> dict[str, int]:
+        """Direct replies of each comment (one aggregation)."""
+        parents = _normalized(comment_ids)
+        wanted = sorted(set(parents.values()))
+        counts = await self._count({"parent_id": {"$in": wanted}}, "parent_id", wanted)
+        return {comment_id: counts.get(parents.get(comment_id), 0) for comment_id in comment_ids}
+
+    async def _count(
+        self, match: dict[str, Any], group_field: str, keys: Sequence[Any]
+    ) -> dict[Any, int]:
+        """How many documents match, per value of `group_field`; 0 for each absent key."""
+        if not keys:
+            return {}
+        cursor = await self.collection.aggregate(
+            [{"$match": match}, {"$group": {"_id": f"${group_field}", "count": {"$sum": 1}}}]
+        )
+        counts = {doc["_id"]: int(doc["count"]) async for doc in cursor}
+        return {key: counts.get(key, 0) for key in keys}
+
+    async def delete_subtree(self, comment_id: str) -> list[str]:
+        """Deletes the comment and its replies at any depth; returns the deleted ids.
+
+        One query per level of the thread, then one delete. A reply added to the
+        subtree while this runs can survive as an orphan.
+        """
+        object_id = object_id_or_none(comment_id)
+        if (
+            object_id is None
+            or await self.collection.find_one({"_id": object_id}, {"_id": 1}) is None
+        ):
+            return []
+        deleted = [str(object_id)]
+        level = deleted
+        while level:
+            level = [
+                str(doc["_id"])
+                async for doc in self.collection.find(
+                    {"parent_id": {"$in": level}}, {"_id": 1}, batch_size=1000
+                )
+            ]
+            deleted.extend(level)
+        await self.collection.delete_many({"_id": {"$in": [ObjectId(i) for i in deleted]}})
+        return deleted
+
+    async def delete_for_post(self, post_id: int) -> int:
+        result = await self.collection.delete_many({"post_id": post_id})
+        return result.deleted_count
+
+
+def _normalized(comment_ids: Sequence[str]) -> dict[str, str]:
+    """Valid ids of `comment_ids`, each mapped to the lower-case hex stored as `parent_id`."""
+    return {
+        comment_id: str(object_id)
+        for comment_id in comment_ids
+        if (object_id := object_id_or_none(comment_id)) is not None
+    }

@@ -1,0 +1,191 @@
+"""Notifications: a per-user feed, newest first.
+
+Like comments, each document stores `sort_key` (see comments.py), which orders like
+`(created_at, _id)`; the listing walks it backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from datasources.documents.comments import (
+    check_page,
+    now_ms,
+    object_id_or_none,
+    sort_key,
+    sort_key_after,
+    whole_batch,
+)
+from datasources.paging import Key, Page, PageRequest, page_from_rows
+
+NOTIFICATION_KINDS = ("FOLLOWED", "COMMENTED", "REPLIED", "REACTED")
+
+
+@dataclass(frozen=True)
+class NotificationRecord:
+    id: str
+    user_id: int
+    kind: str
+    actor_id: int
+    post_id: int | None
+    comment_id: str | None
+    read: bool
+    created_at: datetime
+
+    @property
+    def key(self) -> Key:
+        return (self.created_at.isoformat(), self.id)
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> NotificationRecord:
+        return cls(
+            id=str(doc["_id"]),
+            user_id=int(doc["user_id"]),
+            kind=doc["kind"],
+            actor_id=int(doc["actor_id"]),
+            post_id=doc.get("post_id"),
+            comment_id=doc.get("comment_id"),
+            read=bool(doc.get("read")),
+            created_at=doc["created_at"],
+        )
+
+
+def _record_key(record: NotificationRecord) -> Key:
+    return record.key
+
+
+class NotificationRepository:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.collection = db["notifications"]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index(
+            [("user_id", ASCENDING), ("sort_key", ASCENDING)], name="user_id_1_sort_key_1"
+        )
+        await self.collection.create_index(
+            [("user_id", ASCENDING), ("read", ASCENDING), ("sort_key", ASCENDING)],
+            name="user_id_1_read_1_sort_key_1",
+        )
+        await self.collection.create_index([("post_id", ASCENDING)], name="post_id_1")
+        await self.collection.create_index([("comment_id", ASCENDING)], name="comment_id_1")
+
+    async def create(
+        self,
+        user_id: int,
+        kind: str,
+        actor_id: int,
+        post_id: int | None = None,
+        comment_id: str | None = None,
+    ) -> NotificationRecord | None:
+        """A new unread notification; None, and nothing written, when the user is the actor."""
+        if kind not in NOTIFICATION_KINDS:
+            raise ValueError(f"unknown notification kind {kind!r}")
+        if user_id == actor_id:
+            return None
+        if comment_id is not None:
+            comment = object_id_or_none(comment_id)
+            if comment is None:
+                raise ValueError(f"invalid comment id {comment_id!r}")
+            comment_id = str(comment)
+        object_id = ObjectId()
+        created_at = now_ms()
+        await self.collection.insert_one(
+            {
+                "_id": object_id,
+                "user_id": user_id,
+                "kind": kind,
+                "actor_id": actor_id,
+                "post_id": post_id,
+                "comment_id": comment_id,
+                "read": False,
+                "created_at": created_at,
+                "sort_key": sort_key(created_at, object_id),
+            }
+        )
+        return NotificationRecord(
+            id=str(object_id),
+            user_id=user_id,
+            kind=kind,
+            actor_id=actor_id,
+            post_id=post_id,
+            comment_id=comment_id,
+            read=False,
+            created_at=created_at,
+        )
+
+    async def list_for_user(
+        self, user_id: int, page: PageRequest, *, unread_only: bool
+    ) -> Page[NotificationRecord]:
+        """The user's notifications, newest first (one query)."""
+        check_page(page)
+        query: dict[str, Any] = {"user_id": user_id}
+        if unread_only:
+            query["read"] = False
+        if page.after is not None:
+            query["sort_key"] = {"$lt": sort_key_after(page.after)}
+        rows = [
+            NotificationRecord.from_document(doc)
+            async for doc in self.collection.find(query)
+            .sort("sort_key", DESCENDING)
+            .limit(page.first + 1)
+            .batch_size(whole_batch(page.first + 1))
+        ]
+        return page_from_rows(rows, page, _record_key)
+
+    async def count_for_user(self, user_id: int, *, unread_only: bool) -> int:
+        query: dict[str, Any] = {"user_id": user_id}
+        if unread_only:
+            query["read"] = False
+        # Not count_documents(): its `$group: {_id: 1}` stage makes the embedded
+        # server fall back to a slow path that mishandles some filters.
+        cursor = await self.collection.aggregate(
+            [{"$match": query}, {"$group": {"_id": "$user_id", "count": {"$sum": 1}}}]
+        )
+        return sum([int(doc["count"]) async for doc in cursor])
+
+    async def get_many(self, ids: Sequence[str]) -> list[NotificationRecord | None]:
+        """Notifications in the order asked, None where missing or not a valid id (one query)."""
+        object_ids = {object_id for object_id in map(object_id_or_none, ids) if object_id}
+        if not object_ids:
+            return [None] * len(ids)
+        found = {
+            str(doc["_id"]): NotificationRecord.from_document(doc)
+            async for doc in self.collection.find(
+                {"_id": {"$in": sorted(object_ids)}}, batch_size=whole_batch(len(object_ids))
+            )
+        }
+        return [
+            found.get(str(object_id)) if (object_id := object_id_or_none(i)) else None for i in ids
+        ]
+
+    async def mark_read(self, user_id: int, ids: Sequence[str] | None) -> int:
+        """Marks the user's own notifications read (all of them when `ids` is None);
+        returns how many were unread before."""
+        query: dict[str, Any] = {"user_id": user_id, "read": False}
+        if ids is not None:
+            object_ids = {object_id for object_id in map(object_id_or_none, ids) if object_id}
+            if not object_ids:
+                return 0
+            query["_id"] = {"$in": sorted(object_ids)}
+        result = await self.collection.update_many(query, {"$set": {"read": True}})
+        return result.modified_count
+
+    async def delete_for_post(self, post_id: int) -> int:
+        result = await self.collection.delete_many({"post_id": post_id})
+        return result.deleted_count
+
+    async def delete_for_comments(self, comment_ids: Sequence[str]) -> int:
+        wanted = sorted(
+            {str(object_id) for object_id in map(object_id_or_none, comment_ids) if object_id}
+        )
+        if not wanted:
+            return 0
+        result = await self.collection.delete_many({"comment_id": {"$in": wanted}})
+        return result.deleted_count

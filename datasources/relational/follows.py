@@ -1,0 +1,141 @@
+"""Follows: who follows whom, paged both ways, with counts.
+
+Listings are newest follow first; the key of an edge is
+`(follow created_at as ISO 8601 UTC with microseconds, the other user's id)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from datasources.paging import Page, PageRequest, page_from_rows
+from datasources.relational.models import Follow
+from datasources.relational.posts import before_key, parse_time_key, time_key
+
+if TYPE_CHECKING:
+    from datasources.relational.engine import RelationalStore
+
+
+class UnknownUser(LookupError):
+    """A follow named a user that does not exist (or was deleted meanwhile)."""
+
+
+class FollowRepository:
+    def __init__(self, store: RelationalStore) -> None:
+        self._store = store
+
+    async def follow(self, follower_id: int, followee_id: int) -> bool:
+        """True when the follow was created, False when it already existed.
+
+        Race-safe: INSERT ... ON CONFLICT DO NOTHING, so a concurrent duplicate is
+        not an error on either dialect. Raises ValueError for a self-follow and
+        UnknownUser when either user does not exist.
+        """
+        if follower_id == followee_id:
+            raise ValueError("a user cannot follow themself")
+        insert = sqlite_insert if self._store.is_sqlite else postgresql_insert
+        statement = (
+            insert(Follow)
+            .values(follower_id=follower_id, followee_id=followee_id, created_at=datetime.now(UTC))
+            .on_conflict_do_nothing(index_elements=["follower_id", "followee_id"])
+            .returning(Follow.follower_id)
+        )
+        try:
+            async with self._store.write() as session:
+                created = (await session.execute(statement)).first() is not None
+        except IntegrityError:
+            # Duplicates cannot get here (ON CONFLICT): only a missing user can.
+            raise UnknownUser(f"user {follower_id} or {followee_id} does not exist") from None
+        return created
+
+    async def unfollow(self, follower_id: int, followee_id: int) -> bool:
+        """True when a follow was removed."""
+        async with self._store.write() as session:
+            result = await session.execute(
+                delete(Follow).where(
+                    Follow.follower_id == follower_id, Follow.followee_id == followee_id
+                )
+            )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def followers(self, user_ids: Sequence[int], page: PageRequest) -> dict[int, Page[int]]:
+        """For each user, the ids of their followers, newest follow first. One query."""
+        return await self._edges(Follow.followee_id, Follow.follower_id, user_ids, page)
+
+    async def following(self, user_ids: Sequence[int], page: PageRequest) -> dict[int, Page[int]]:
+        """For each user, the ids of the users they follow, newest follow first. One query."""
+        return await self._edges(Follow.follower_id, Follow.followee_id, user_ids, page)
+
+    async def counts(self, user_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """For each user, (followers, following). One query."""
+        wanted = list(dict.fromkeys(user_ids))
+        if not wanted:
+            return {}
+        followers = (
+            select(Follow.followee_id.label("user_id"), literal(0).label("side"), func.count())
+            .where(Follow.followee_id.in_(wanted))
+            .group_by(Follow.followee_id)
+        )
+        following = (
+            select(Follow.follower_id.label("user_id"), literal(1).label("side"), func.count())
+            .where(Follow.follower_id.in_(wanted))
+            .group_by(Follow.follower_id)
+        )
+        found = {i: [0, 0] for i in wanted}
+        async with self._store.read() as session:
+            for user_id, side, count in await session.execute(union_all(followers, following)):
+                found[user_id][side] = int(count)
+        return {i: (n[0], n[1]) for i, n in found.items()}
+
+    async def follows_among(self, follower_id: int, followee_ids: Sequence[int]) -> set[int]:
+        """Which of followee_ids the follower follows. One query."""
+        if not followee_ids:
+            return set()
+        async with self._store.read() as session:
+            rows = await session.scalars(
+                select(Follow.followee_id).where(
+                    Follow.follower_id == follower_id, Follow.followee_id.in_(set(followee_ids))
+                )
+            )
+            return set(rows.all())
+
+    async def _edges(
+        self, owner: Any, other: Any, user_ids: Sequence[int], page: PageRequest
+    ) -> dict[int, Page[int]]:
+        after = parse_time_key(page.after)
+        wanted = list(dict.fromkeys(user_ids))
+        if not wanted:
+            return {}
+        rank = (
+            func.row_number()
+            .over(partition_by=owner, order_by=(Follow.created_at.desc(), other.desc()))
+            .label("rank")
+        )
+        ranked = (
+            select(owner.label("owner"), other.label("other"), Follow.created_at, rank)
+            .where(owner.in_(wanted), before_key(Follow.created_at, other, after))
+            .subquery("ranked")
+        )
+        query = (
+            select(ranked.c.owner, ranked.c.other, ranked.c.created_at)
+            .where(ranked.c.rank <= page.first + 1)
+            .order_by(ranked.c.owner, ranked.c.rank)
+        )
+        grouped: dict[int, list[tuple[datetime, int]]] = {i: [] for i in wanted}
+        async with self._store.read() as session:
+            for row in (await session.execute(query)).all():
+                grouped[row.owner].append((row.created_at, row.other))
+        return {i: _id_page(edges, page) for i, edges in grouped.items()}
+
+
+def _id_page(edges: list[tuple[datetime, int]], request: PageRequest) -> Page[int]:
+    page = page_from_rows(edges, request, lambda edge: time_key(edge[0], edge[1]))
+    return replace(page, items=[other for _, other in page.items])  # type: ignore[arg-type]

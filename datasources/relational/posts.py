@@ -1,0 +1,398 @@
+"""Posts: drafts and published posts, their tags, listings, the feed and per-author pages.
+
+Every listing orders by (sort_at DESC, id DESC) and pages by keyset: the key of a post
+is `(sort_at as ISO 8601 UTC with microseconds, id)`. A post whose `deleted_at` is set
+is a tombstone: no read method returns or counts it, and `purge` removes it later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
+
+from datasources.paging import Key, Page, PageRequest, page_from_rows
+from datasources.relational.models import Follow, Post, PostTag
+from datasources.relational.records import utc
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from datasources.relational.engine import RelationalStore
+
+DRAFT = "DRAFT"
+PUBLISHED = "PUBLISHED"
+MAX_TITLE = 200
+MAX_TAG = 50
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    id: int
+    author_id: int
+    title: str
+    body: str
+    tags: tuple[str, ...]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    sort_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> PostRecord:
+        return cls(
+            id=row.id,
+            author_id=row.author_id,
+            title=row.title,
+            body=row.body,
+            tags=tuple(row.tags or ()),
+            status=row.status,
+            created_at=utc(row.created_at),
+            updated_at=utc(row.updated_at),
+            published_at=utc(row.published_at) if row.published_at is not None else None,
+            sort_at=utc(row.sort_at),
+        )
+
+    @property
+    def key(self) -> Key:
+        return time_key(self.sort_at, self.id)
+
+
+# Keys shared with follows.py: (timestamp, id) in descending order.
+
+
+def time_key(at: datetime, id_: int) -> Key:
+    """The key of a row ordered by (at DESC, id DESC)."""
+    return (utc(at).astimezone(UTC).isoformat(timespec="microseconds"), id_)
+
+
+def parse_time_key(after: Key | None) -> tuple[datetime, int] | None:
+    """`after` as (aware UTC datetime, id); ValueError when it is not a key of that form."""
+    if after is None:
+        return None
+    if not isinstance(after, tuple | list) or len(after) != 2:
+        raise ValueError("malformed page key")
+    at, id_ = after
+    if not isinstance(at, str) or not isinstance(id_, int) or isinstance(id_, bool):
+        raise ValueError("malformed page key")
+    parsed = datetime.fromisoformat(at)  # ValueError when not ISO 8601
+    if parsed.tzinfo is None:
+        raise ValueError("malformed page key: timestamp without a time zone")
+    # SQLite stores wall-clock text without an offset: compare in UTC only.
+    return parsed.astimezone(UTC), id_
+
+
+def before_key(at: Any, id_: Any, after: tuple[datetime, int] | None) -> ColumnElement[bool]:
+    """Rows strictly after `after` in (at DESC, id DESC) order."""
+    if after is None:
+        return true()
+    return tuple_(at, id_) < tuple_(*after)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains_ci(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match, with % and _ taken literally (both dialects)."""
+    return func.lower(column).like(func.lower(f"%{_escape_like(text)}%"), escape="\\")
+
+
+def normalise_tags(tags: Sequence[str]) -> list[str]:
+    """Lower-cased, duplicates dropped, first occurrence's order kept."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        seen.setdefault(tag.lower(), None)
+    out = list(seen)
+    if any(not tag or len(tag) > MAX_TAG for tag in out):
+        # PostgreSQL would refuse it, SQLite would store it: refuse on both.
+        raise ValueError(f"tags must be 1..{MAX_TAG} characters")
+    return out
+
+
+def _check_title(title: str) -> None:
+    if len(title) > MAX_TITLE:
+        raise ValueError(f"title longer than {MAX_TITLE} characters")
+
+
+_COLUMNS = (
+    Post.id,
+    Post.author_id,
+    Post.title,
+    Post.body,
+    Post.tags,
+    Post.status,
+    Post.created_at,
+    Post.updated_at,
+    Post.published_at,
+    Post.sort_at,
+)
+_NEWEST_FIRST = (Post.sort_at.desc(), Post.id.desc())
+
+
+def _visible() -> ColumnElement[bool]:
+    return Post.deleted_at.is_(None)
+
+
+class PostRepository:
+    def __init__(self, store: RelationalStore) -> None:
+        self._store = store
+
+    # Writes
+
+    async def create(
+        self, author_id: int, title: str, body: str, tags: Sequence[str], publish: bool
+    ) -> PostRecord:
+        _check_title(title)
+        tag_list = normalise_tags(tags)
+        now = datetime.now(UTC)
+        post = Post(
+            author_id=author_id,
+            title=title,
+            body=body,
+            tags=tag_list,
+            status=PUBLISHED if publish else DRAFT,
+            created_at=now,
+            updated_at=now,
+            published_at=now if publish else None,
+            sort_at=now,
+        )
+        async with self._store.write() as session:
+            session.add(post)
+            await session.flush()
+            await self._write_tags(session, post.id, tag_list)
+            return PostRecord.from_row(post)
+
+    async def update(
+        self,
+        post_id: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> PostRecord | None:
+        """Changes the given fields (None: unchanged) and bumps updated_at."""
+        if title is not None:
+            _check_title(title)
+        tag_list = normalise_tags(tags) if tags is not None else None
+        async with self._store.write() as session:
+            post = await self._lock_visible(session, post_id)
+            if post is None:
+                return None
+            if title is not None:
+                post.title = title
+            if body is not None:
+                post.body = body
+            if tag_list is not None:
+                post.tags = tag_list
+                await session.execute(delete(PostTag).where(PostTag.post_id == post_id))
+                await self._write_tags(session, post_id, tag_list)
+            post.updated_at = datetime.now(UTC)
+            await session.flush()
+            return PostRecord.from_row(post)
+
+    async def publish(self, post_id: int) -> PostRecord | None:
+        """Publishes a draft (it then sorts by its publication time); a published post
+        is returned unchanged. None when the post is missing or deleted."""
+        async with self._store.write() as session:
+            post = await self._lock_visible(session, post_id)
+            if post is None:
+                return None
+            if post.status != PUBLISHED:
+                now = datetime.now(UTC)
+                post.status = PUBLISHED
+                post.published_at = now
+                post.sort_at = now
+                post.updated_at = now
+                await session.flush()
+            return PostRecord.from_row(post)
+
+    async def mark_deleted(self, post_id: int) -> bool:
+        """Tombstones the post; False when it is missing or already deleted."""
+        async with self._store.write() as session:
+            result = await session.execute(
+                update(Post)
+                .where(Post.id == post_id, _visible())
+                .values(deleted_at=datetime.now(UTC))
+            )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def purge(self, post_id: int) -> None:
+        """Deletes the post for good (its post_tags rows go with it)."""
+        async with self._store.write() as session:
+            await session.execute(delete(Post).where(Post.id == post_id))
+
+    async def pending_deletions(self, limit: int = 100) -> list[int]:
+        """Ids of tombstoned posts, oldest deletion first."""
+        async with self._store.read() as session:
+            rows = await session.scalars(
+                select(Post.id)
+                .where(Post.deleted_at.is_not(None))
+                .order_by(Post.deleted_at, Post.id)
+                .limit(limit)
+            )
+            return list(rows.all())
+
+    # Reads
+
+    async def get_many(self, ids: Sequence[int]) -> list[PostRecord | None]:
+        """In the order asked; missing or deleted posts are None. One query."""
+        if not ids:
+            return []
+        async with self._store.read() as session:
+            rows = (
+                await session.execute(select(*_COLUMNS).where(Post.id.in_(set(ids)), _visible()))
+            ).all()
+        by_id = {row.id: PostRecord.from_row(row) for row in rows}
+        return [by_id.get(i) for i in ids]
+
+    async def list_published(
+        self,
+        page: PageRequest,
+        *,
+        author_id: int | None = None,
+        tag: str | None = None,
+        search: str | None = None,
+    ) -> Page[PostRecord]:
+        """Published posts, newest first, optionally of one author, with one tag, or
+        containing `search` (case-insensitively) in the title or body."""
+        after = parse_time_key(page.after)
+        query = self._filtered(select(*_COLUMNS), author_id=author_id, tag=tag, search=search)
+        query = query.where(before_key(Post.sort_at, Post.id, after))
+        return await self._page(query.order_by(*_NEWEST_FIRST).limit(page.first + 1), page)
+
+    async def count_published(
+        self, *, author_id: int | None = None, tag: str | None = None, search: str | None = None
+    ) -> int:
+        query = self._filtered(
+            select(func.count()).select_from(Post), author_id=author_id, tag=tag, search=search
+        )
+        async with self._store.read() as session:
+            return int(await session.scalar(query) or 0)
+
+    async def feed(self, viewer_id: int, page: PageRequest) -> Page[PostRecord]:
+        """Published posts of the people the viewer follows, newest first. One query."""
+        after = parse_time_key(page.after)
+        query = (
+            self._feed(select(*_COLUMNS), viewer_id)
+            .where(before_key(Post.sort_at, Post.id, after))
+            .order_by(*_NEWEST_FIRST)
+            .limit(page.first + 1)
+        )
+        return await self._page(query, page)
+
+    async def count_feed(self, viewer_id: int) -> int:
+        query = self._feed(select(func.count()).select_from(Post), viewer_id)
+        async with self._store.read() as session:
+            return int(await session.scalar(query) or 0)
+
+    async def by_authors(
+        self, author_ids: Sequence[int], page: PageRequest, *, include_drafts: bool
+    ) -> dict[int, Page[PostRecord]]:
+        """For each author, their newest `page.first` posts after `page.after` (published
+        ones only unless include_drafts). One query: ROW_NUMBER() per author."""
+        after = parse_time_key(page.after)
+        wanted = list(dict.fromkeys(author_ids))
+        if not wanted:
+            return {}
+        rank = (
+            func.row_number()
+            .over(partition_by=Post.author_id, order_by=_NEWEST_FIRST)
+            .label("rank")
+        )
+        inner = select(*_COLUMNS, rank).where(
+            Post.author_id.in_(wanted), _visible(), before_key(Post.sort_at, Post.id, after)
+        )
+        if not include_drafts:
+            inner = inner.where(Post.status == PUBLISHED)
+        ranked = inner.subquery("ranked")
+        query = (
+            select(ranked)
+            .where(ranked.c.rank <= page.first + 1)
+            .order_by(ranked.c.author_id, ranked.c.rank)
+        )
+        grouped: dict[int, list[PostRecord]] = {i: [] for i in wanted}
+        async with self._store.read() as session:
+            for row in (await session.execute(query)).all():
+                grouped[row.author_id].append(PostRecord.from_row(row))
+        return {i: page_from_rows(rows, page, _key) for i, rows in grouped.items()}
+
+    async def count_by_authors(
+        self, author_ids: Sequence[int], *, include_drafts: bool
+    ) -> dict[int, int]:
+        wanted = list(dict.fromkeys(author_ids))
+        if not wanted:
+            return {}
+        query = (
+            select(Post.author_id, func.count())
+            .where(Post.author_id.in_(wanted), _visible())
+            .group_by(Post.author_id)
+        )
+        if not include_drafts:
+            query = query.where(Post.status == PUBLISHED)
+        async with self._store.read() as session:
+            counts = {row[0]: int(row[1]) for row in (await session.execute(query)).all()}
+        return {i: counts.get(i, 0) for i in wanted}
+
+    # Helpers
+
+    @staticmethod
+    def _filtered(
+        query: Select[Any], *, author_id: int | None, tag: str | None, search: str | None
+    ) -> Select[Any]:
+        query = query.where(Post.status == PUBLISHED, _visible())
+        if author_id is not None:
+            query = query.where(Post.author_id == author_id)
+        if tag is not None:
+            query = query.join(
+                PostTag, and_(PostTag.post_id == Post.id, PostTag.tag == tag.lower())
+            )
+        if search:
+            query = query.where(
+                or_(contains_ci(Post.title, search), contains_ci(Post.body, search))
+            )
+        return query
+
+    @staticmethod
+    def _feed(query: Select[Any], viewer_id: int) -> Select[Any]:
+        return query.join(
+            Follow, and_(Follow.followee_id == Post.author_id, Follow.follower_id == viewer_id)
+        ).where(Post.status == PUBLISHED, _visible())
+
+    async def _page(self, query: Select[Any], page: PageRequest) -> Page[PostRecord]:
+        async with self._store.read() as session:
+            rows = (await session.execute(query)).all()
+        return page_from_rows([PostRecord.from_row(r) for r in rows], page, _key)
+
+    @staticmethod
+    async def _lock_visible(session: AsyncSession, post_id: int) -> Post | None:
+        return await session.scalar(
+            select(Post).where(Post.id == post_id, _visible()).with_for_update()
+        )
+
+    @staticmethod
+    async def _write_tags(session: AsyncSession, post_id: int, tags: list[str]) -> None:
+        if tags:
+            await session.execute(
+                insert(PostTag), [{"post_id": post_id, "tag": tag} for tag in tags]
+            )
+
+
+def _key(post: PostRecord) -> Key:
+    return post.key

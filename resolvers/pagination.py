@@ -1,0 +1,119 @@
+"""Connection arguments and opaque cursors.
+
+A cursor is base64url(JSON [listing tag, *sort key]): opaque to clients, and a
+cursor from one listing is refused by another.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from datasources.paging import Key, Page, PageRequest
+from resolvers.errors import BadUserInput
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+DEFAULT_FIRST = 20
+MAX_FIRST = 100
+MAX_CURSOR_LENGTH = 512
+
+
+def encode_cursor(listing: str, key: Key) -> str:
+    raw = json.dumps([listing, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _timestamp(part: object) -> bool:
+    if not isinstance(part, str):
+        return False
+    try:
+        return datetime.fromisoformat(part).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _row_id(part: object) -> bool:
+    return isinstance(part, int) and not isinstance(part, bool) and 0 < part < 2**63
+
+
+def _document_id(part: object) -> bool:
+    return isinstance(part, str) and len(part) == 24 and all(c in "0123456789abcdef" for c in part)
+
+
+# The shape of each listing's sort key, so a doctored cursor is refused here.
+KEY_SHAPES: dict[str, tuple[Callable[[object], bool], ...]] = {
+    "posts": (_timestamp, _row_id),
+    "feed": (_timestamp, _row_id),
+    "user-posts": (_timestamp, _row_id),
+    "followers": (_timestamp, _row_id),
+    "following": (_timestamp, _row_id),
+    "comments": (_timestamp, _document_id),
+    "replies": (_timestamp, _document_id),
+    "notifications": (_timestamp, _document_id),
+    "users": (lambda part: isinstance(part, str) and 0 < len(part) <= 30,),
+}
+
+
+def decode_cursor(listing: str, cursor: str) -> Key:
+    try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadUserInput(f"invalid cursor: {cursor[:64]!r}") from None
+    shape = KEY_SHAPES[listing]
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != len(shape) + 1
+        or decoded[0] != listing
+        or not all(valid(part) for valid, part in zip(shape, decoded[1:], strict=True))
+    ):
+        raise BadUserInput(f"invalid cursor for this list: {cursor[:64]!r}")
+    return tuple(decoded[1:])
+
+
+def page_request(listing: str, first: int | None, after: str | None) -> PageRequest:
+    count = DEFAULT_FIRST if first is None else first
+    if not 0 <= count <= MAX_FIRST:
+        raise BadUserInput(f"`first` must be between 0 and {MAX_FIRST}", argument="first")
+    return PageRequest(count, decode_cursor(listing, after) if after is not None else None)
+
+
+@dataclass
+class Connection(Generic[T]):
+    """A page plus its cursors; `total` runs only when a client asks for totalCount."""
+
+    items: list[T]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    total: Callable[[], Awaitable[int]]
+
+    @classmethod
+    def of(cls, listing: str, page: Page[T], total: Callable[[], Awaitable[int]]) -> Connection[T]:
+        return cls(
+            items=page.items,
+            cursors=[encode_cursor(listing, key) for key in page.keys],
+            has_next=page.has_next,
+            has_previous=page.has_previous,
+            total=total,
+        )
+
+    def replaced(self, items: Sequence[U | None]) -> Connection[U]:
+        """The same page with each item replaced; None drops the item and its cursor."""
+        pairs = [(i, c) for i, c in zip(items, self.cursors, strict=True) if i is not None]
+        return Connection(
+            items=[i for i, _ in pairs],
+            cursors=[c for _, c in pairs],
+            has_next=self.has_next,
+            has_previous=self.has_previous,
+            total=self.total,
+        )

@@ -1,0 +1,235 @@
+"""Posts: who sees which, listings, and the write rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from datasources.relational.posts import PostRecord
+from datasources.stores import Datastores
+from logs import get_logger
+from resolvers.context import Context, Viewer
+from resolvers.errors import BadUserInput, FieldError, Forbidden, UserErrorCode
+from resolvers.pagination import Connection, page_request
+
+log = get_logger(__name__)
+
+MAX_TITLE = 200
+MAX_BODY = 50_000
+MAX_TAGS = 10
+TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+MAX_SEARCH = 200
+
+
+@dataclass
+class PostResult:
+    post: PostRecord | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+def can_read(viewer: Viewer | None, post: PostRecord) -> bool:
+    """Drafts are for their author alone."""
+    return post.status == "PUBLISHED" or (viewer is not None and viewer.user_id == post.author_id)
+
+
+async def visible(ctx: Context, post_id: int) -> PostRecord | None:
+    post = await ctx.loaders.post_by_id.load(post_id)
+    return post if post is not None and can_read(ctx.reader(), post) else None
+
+
+def _search(search: str | None) -> str | None:
+    if search is None or not search.strip():
+        return None
+    if len(search) > MAX_SEARCH:
+        raise BadUserInput(f"`search` is limited to {MAX_SEARCH} characters", argument="search")
+    return search.strip()
+
+
+async def list_published(
+    ctx: Context,
+    first: int | None,
+    after: str | None,
+    *,
+    author_id: int | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+) -> Connection[PostRecord]:
+    request = page_request("posts", first, after)
+    filters = {
+        "author_id": author_id,
+        "tag": tag.strip().lower() if tag else None,
+        "search": _search(search),
+    }
+    posts = ctx.stores.relational.posts
+    page = await posts.list_published(request, **filters)
+    return Connection.of("posts", page, lambda: posts.count_published(**filters))
+
+
+async def feed(ctx: Context, first: int | None, after: str | None) -> Connection[PostRecord]:
+    viewer = ctx.require_viewer()
+    request = page_request("feed", first, after)
+    posts = ctx.stores.relational.posts
+    page = await posts.feed(viewer.user_id, request)
+    return Connection.of("feed", page, lambda: posts.count_feed(viewer.user_id))
+
+
+async def by_author(
+    ctx: Context, author_id: int, first: int | None, after: str | None
+) -> Connection[PostRecord]:
+    """A user's posts: published ones, and their drafts too when they are the viewer."""
+    request = page_request("user-posts", first, after)
+    reader = ctx.reader()
+    own = reader is not None and reader.user_id == author_id
+    loader = ctx.loaders.all_posts if own else ctx.loaders.published_posts
+    counter = ctx.loaders.all_post_count if own else ctx.loaders.published_post_count
+    page = await loader.load((author_id, request.first, request.after))
+    return Connection.of("user-posts", page, lambda: counter.load(author_id))
+
+
+def _check_title(title: str) -> FieldError | None:
+    if not 1 <= len(title.strip()) <= MAX_TITLE:
+        return FieldError(
+            UserErrorCode.INVALID_TITLE,
+            f"Title must be 1 to {MAX_TITLE} characters.",
+            ("input", "title"),
+        )
+    return None
+
+
+def _check_body(body: str) -> FieldError | None:
+    if not 1 <= len(body.strip()) <= MAX_BODY:
+        return FieldError(
+            UserErrorCode.INVALID_BODY,
+            f"Body must be 1 to {MAX_BODY} characters.",
+            ("input", "body"),
+        )
+    return None
+
+
+def _normalise_tags(tags: list[str]) -> tuple[list[str], FieldError | None]:
+    cleaned = list(dict.fromkeys(t.strip().lower() for t in tags))
+    if len(cleaned) > MAX_TAGS or not all(TAG.fullmatch(t) for t in cleaned):
+        return cleaned, FieldError(
+            UserErrorCode.INVALID_TAGS,
+            f"At most {MAX_TAGS} tags, each 1 to 50 characters of a-z, 0-9, - and _.",
+            ("input", "tags"),
+        )
+    return cleaned, None
+
+
+def _not_found(field_path: tuple[str, ...]) -> PostResult:
+    return PostResult(errors=[FieldError(UserErrorCode.NOT_FOUND, "No such post.", field_path)])
+
+
+async def create(
+    ctx: Context, *, title: str, body: str, tags: list[str], publish: bool
+) -> PostResult:
+    viewer = ctx.require_viewer()
+    cleaned_tags, tag_error = _normalise_tags(tags)
+    errors = [e for e in (_check_title(title), _check_body(body), tag_error) if e]
+    if errors:
+        return PostResult(errors=errors)
+    post = await ctx.stores.relational.posts.create(
+        viewer.user_id, title.strip(), body, cleaned_tags, publish
+    )
+    _remember(ctx, post)
+    return PostResult(post)
+
+
+async def _own_post(ctx: Context, post_id: int, field_path: tuple[str, ...]) -> PostRecord | None:
+    """The post if the viewer may edit it; None when it is not visible; FORBIDDEN otherwise."""
+    viewer = ctx.require_viewer()
+    post = await visible(ctx, post_id)
+    if post is None:
+        return None
+    if post.author_id != viewer.user_id:
+        raise Forbidden("only the author may change this post")
+    return post
+
+
+async def update(
+    ctx: Context,
+    post_id: int,
+    *,
+    title: str | None,
+    body: str | None,
+    tags: list[str] | None,
+) -> PostResult:
+    if await _own_post(ctx, post_id, ("input", "id")) is None:
+        return _not_found(("input", "id"))
+    cleaned_tags, tag_error = _normalise_tags(tags) if tags is not None else (None, None)
+    errors = [
+        e
+        for e in (
+            _check_title(title) if title is not None else None,
+            _check_body(body) if body is not None else None,
+            tag_error,
+        )
+        if e
+    ]
+    if errors:
+        return PostResult(errors=errors)
+    post = await ctx.stores.relational.posts.update(
+        post_id, title=title.strip() if title is not None else None, body=body, tags=cleaned_tags
+    )
+    if post is None:
+        return _not_found(("input", "id"))
+    _remember(ctx, post)
+    return PostResult(post)
+
+
+async def publish(ctx: Context, post_id: int) -> PostResult:
+    if await _own_post(ctx, post_id, ("id",)) is None:
+        return _not_found(("id",))
+    post = await ctx.stores.relational.posts.publish(post_id)
+    if post is None:
+        return _not_found(("id",))
+    _remember(ctx, post)
+    return PostResult(post)
+
+
+async def delete(ctx: Context, post_id: int) -> list[FieldError]:
+    """The author, a moderator or an admin removes a post with everything hanging off it."""
+    viewer = ctx.require_viewer()
+    [post] = await ctx.stores.relational.posts.get_many([post_id])
+    if post is None or not (can_read(viewer, post) or viewer.is_staff):
+        return _not_found(("id",)).errors
+    if post.author_id != viewer.user_id and not viewer.is_staff:
+        raise Forbidden("only the author, a moderator or an admin may delete this post")
+    await delete_everywhere(ctx.stores, post_id)
+    _remember(ctx, post)
+    ctx.loaders.post_by_id.clear(post_id).prime(post_id, None)
+    return []
+
+
+async def delete_everywhere(stores: Datastores, post_id: int) -> None:
+    """The stores share no transaction, so the post is first tombstoned (every read
+    then ignores it), then its documents go, then the row. If this is interrupted,
+    `finish_deletions` completes it at the next start."""
+    posts = stores.relational.posts
+    await posts.mark_deleted(post_id)
+    await stores.documents.notifications.delete_for_post(post_id)
+    await stores.documents.reactions.delete_for_post(post_id)
+    await stores.documents.comments.delete_for_post(post_id)
+    await posts.purge(post_id)
+
+
+async def finish_deletions(stores: Datastores) -> int:
+    done = 0
+    while pending := await stores.relational.posts.pending_deletions():
+        for post_id in pending:
+            await delete_everywhere(stores, post_id)
+            done += 1
+    if done:
+        log.info("finished interrupted post deletions", count=done)
+    return done
+
+
+def _remember(ctx: Context, post: PostRecord) -> None:
+    """A mutation's payload must see its own write, not an earlier cached read."""
+    loaders = ctx.loaders
+    loaders.post_by_id.clear(post.id).prime(post.id, post)
+    loaders.all_post_count.clear(post.author_id)
+    loaders.published_post_count.clear(post.author_id)
+    loaders.all_posts.clear_all()
+    loaders.published_posts.clear_all()

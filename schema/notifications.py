@@ -1,0 +1,84 @@
+"""Notification and markNotificationsRead."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+from datasources.documents.notifications import NotificationRecord
+from resolvers import comments as comment_rules
+from resolvers import notifications as rules
+from resolvers import posts as post_rules
+from resolvers.errors import BadUserInput
+from schema.comments import Comment
+from schema.errors import UserError
+from schema.global_ids import object_key, to_global_id
+from schema.node import Node
+from schema.posts import Post, post_or_none
+from schema.users import User
+
+
+@strawberry.enum
+class NotificationKind(enum.Enum):
+    FOLLOWED = "FOLLOWED"
+    COMMENTED = "COMMENTED"
+    REPLIED = "REPLIED"
+    REACTED = "REACTED"
+
+
+@strawberry.type(description="Something another user did that concerns the viewer.")
+class Notification(Node):
+    record: strawberry.Private[NotificationRecord]
+    kind: NotificationKind
+    read: bool
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: NotificationRecord) -> Notification:
+        return cls(
+            id=strawberry.ID(to_global_id("Notification", record.id)),
+            record=record,
+            kind=NotificationKind(record.kind),
+            read=record.read,
+            created_at=record.created_at,
+        )
+
+    @strawberry.field
+    async def actor(self, info: strawberry.Info) -> User:
+        actor = await info.context.loaders.user_by_id.load(self.record.actor_id)
+        if actor is None:
+            raise LookupError(f"notification {self.record.id} has no actor")
+        return User.from_record(actor)
+
+    @strawberry.field
+    async def post(self, info: strawberry.Info) -> Post | None:
+        if self.record.post_id is None:
+            return None
+        return post_or_none(await post_rules.visible(info.context, self.record.post_id))
+
+    @strawberry.field
+    async def comment(self, info: strawberry.Info) -> Comment | None:
+        if self.record.comment_id is None:
+            return None
+        found = await comment_rules.visible(info.context, self.record.comment_id)
+        return Comment.from_record(found) if found else None
+
+
+@strawberry.type
+class MarkReadPayload:
+    count: int = strawberry.field(description="How many notifications changed to read.")
+    errors: list[UserError]
+
+
+@strawberry.type
+class NotificationMutations:
+    @strawberry.mutation(description="Mark the viewer's notifications read; no ids: all of them.")
+    async def mark_notifications_read(
+        self, info: strawberry.Info, ids: list[strawberry.ID] | None = None
+    ) -> MarkReadPayload:
+        if ids is not None and len(ids) > rules.MAX_MARK:
+            raise BadUserInput(f"at most {rules.MAX_MARK} ids per call", argument="ids")
+        keys = [object_key(i, "Notification") for i in ids] if ids is not None else None
+        return MarkReadPayload(count=await rules.mark_read(info.context, keys), errors=[])

@@ -1,0 +1,163 @@
+"""Post, PostStatus and the post mutations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from datasources.relational.posts import PostRecord
+from resolvers import comments as comment_rules
+from resolvers import posts as rules
+from resolvers import reactions as reaction_rules
+from resolvers.posts import PostResult
+from schema.connections import Connection, connection
+from schema.errors import UserError, user_errors
+from schema.global_ids import int_key, to_global_id
+from schema.node import Node
+from schema.reactions import ReactionCount, ReactionKind
+from schema.users import User
+
+if TYPE_CHECKING:
+    from schema.comments import Comment
+
+CommentType = Annotated["Comment", strawberry.lazy("schema.comments")]
+
+
+@strawberry.enum
+class PostStatus(enum.Enum):
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+
+
+@strawberry.type(description="Something a user wrote. Drafts are visible to their author only.")
+class Post(Node):
+    record: strawberry.Private[PostRecord]
+    title: str
+    body: str
+    tags: list[str]
+    status: PostStatus
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+    @classmethod
+    def from_record(cls, record: PostRecord) -> Post:
+        return cls(
+            id=strawberry.ID(to_global_id("Post", record.id)),
+            record=record,
+            title=record.title,
+            body=record.body,
+            tags=list(record.tags),
+            status=PostStatus(record.status),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            published_at=record.published_at,
+        )
+
+    @strawberry.field
+    async def author(self, info: strawberry.Info) -> User:
+        author = await info.context.loaders.user_by_id.load(self.record.author_id)
+        if author is None:
+            raise LookupError(f"post {self.record.id} has no author {self.record.author_id}")
+        return User.from_record(author)
+
+    @strawberry.field(description="Top-level comments, oldest first.")
+    async def comments(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[CommentType]:
+        from schema.comments import Comment
+
+        listing = await comment_rules.of_post(info.context, self.record.id, first, after)
+        return connection(listing, Comment.from_record)
+
+    @strawberry.field(description="All comments, replies included.")
+    async def comment_count(self, info: strawberry.Info) -> int:
+        return int(await info.context.loaders.comment_count.load(self.record.id))
+
+    @strawberry.field(description="How many reactions of each kind (kinds with none omitted).")
+    async def reactions(self, info: strawberry.Info) -> list[ReactionCount]:
+        counts = await reaction_rules.counts(info.context, self.record.id)
+        return [ReactionCount(kind=ReactionKind(kind), count=n) for kind, n in counts]
+
+    @strawberry.field(description="The kinds the signed-in user reacted with.")
+    async def viewer_reactions(self, info: strawberry.Info) -> list[ReactionKind]:
+        kinds = await reaction_rules.of_viewer(info.context, self.record.id)
+        return [ReactionKind(kind) for kind in kinds]
+
+
+def post_or_none(record: PostRecord | None) -> Post | None:
+    return Post.from_record(record) if record is not None else None
+
+
+@strawberry.input
+class CreatePostInput:
+    title: str
+    body: str
+    tags: list[str] = strawberry.field(default_factory=list)
+    publish: bool = strawberry.field(default=False, description="Publish now, or keep a draft.")
+
+
+@strawberry.input
+class UpdatePostInput:
+    id: strawberry.ID
+    title: str | None = None
+    body: str | None = None
+    tags: list[str] | None = None
+
+
+@strawberry.type
+class PostPayload:
+    post: Post | None
+    errors: list[UserError]
+
+    @classmethod
+    def from_result(cls, result: PostResult) -> PostPayload:
+        return cls(post=post_or_none(result.post), errors=user_errors(result.errors))
+
+
+@strawberry.type
+class DeletePayload:
+    deleted_id: strawberry.ID | None = strawberry.field(
+        description="Null when nothing was deleted."
+    )
+    errors: list[UserError]
+
+
+@strawberry.type
+class PostMutations:
+    @strawberry.mutation(description="Write a post, as a draft or published at once.")
+    async def create_post(self, info: strawberry.Info, input: CreatePostInput) -> PostPayload:
+        result = await rules.create(
+            info.context,
+            title=input.title,
+            body=input.body,
+            tags=input.tags,
+            publish=input.publish,
+        )
+        return PostPayload.from_result(result)
+
+    @strawberry.mutation(description="Change a post's title, body or tags (author only).")
+    async def update_post(self, info: strawberry.Info, input: UpdatePostInput) -> PostPayload:
+        result = await rules.update(
+            info.context,
+            int_key(input.id, "Post"),
+            title=input.title,
+            body=input.body,
+            tags=input.tags,
+        )
+        return PostPayload.from_result(result)
+
+    @strawberry.mutation(description="Publish a draft (author only).")
+    async def publish_post(self, info: strawberry.Info, id: strawberry.ID) -> PostPayload:
+        return PostPayload.from_result(await rules.publish(info.context, int_key(id, "Post")))
+
+    @strawberry.mutation(
+        description="Delete a post with its comments, reactions and notifications "
+        "(the author, moderators and admins)."
+    )
+    async def delete_post(self, info: strawberry.Info, id: strawberry.ID) -> DeletePayload:
+        errors = await rules.delete(info.context, int_key(id, "Post"))
+        return DeletePayload(deleted_id=None if errors else id, errors=user_errors(errors))

@@ -1,0 +1,94 @@
+"""No N+1: a deep query costs the same number of round trips for 5, 20 or 100 posts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from conftest import GraphQLClient, RunningApp
+from test_accounts import register
+
+DEEP = """
+query($tag: String!, $n: Int!) {
+  posts(first: $n, tag: $tag) {
+    edges { node {
+      title
+      author { handle profile { bio } }
+      commentCount
+      reactions { kind count }
+      viewerReactions
+      comments(first: 3) { edges { node {
+        body
+        author { handle profile { bio } }
+        replies(first: 2) { edges { node { body author { handle } } } }
+      } } }
+    } }
+  }
+}
+"""
+
+
+async def seed(app_server: RunningApp, gql: GraphQLClient, tag: str) -> dict[str, Any]:
+    """100 posts by 10 authors, each with 4 comments (2 with 3 replies) and 2 reactions.
+
+    Authors, commenters and repliers are different people, so no level of the
+    query is served from another level's cache, whatever N is."""
+    people = [await register(gql) for _ in range(17)]
+    viewer, rest = people[0], [int(_key(p["user"]["id"])) for p in people[1:]]
+    authors, commenters, repliers = rest[:10], rest[10:13], rest[13:16]
+    stores = app_server.app.state.stores
+    for user_id in rest:
+        await stores.documents.profiles.update(user_id, bio=f"bio of {user_id}")
+    for i in range(100):
+        post = await stores.relational.posts.create(
+            authors[i % len(authors)], f"post {i}", "body", [tag], True
+        )
+        for c in range(4):
+            comment = await stores.documents.comments.add(
+                post.id, commenters[c % len(commenters)], f"c{c}", None
+            )
+            if c < 2:
+                for r in range(3):
+                    await stores.documents.comments.add(post.id, repliers[r], f"r{r}", comment.id)
+        await stores.documents.reactions.add(post.id, commenters[0], "LIKE")
+        await stores.documents.reactions.add(post.id, int(_key(viewer["user"]["id"])), "LOVE")
+    return viewer
+
+
+def _key(global_id: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode().split(":")[1]
+
+
+async def test_deep_query_round_trips_do_not_grow_with_n(
+    app_server: RunningApp, gql: GraphQLClient
+) -> None:
+    tag = f"rt{uuid.uuid4().hex[:10]}"
+    viewer = await seed(app_server, gql, tag)
+    stats = {}
+    for n in (5, 20, 100):
+        body = await gql(DEEP, {"tag": tag, "n": n}, token=viewer["accessToken"])
+        assert "errors" not in body, body["errors"]
+        edges = body["data"]["posts"]["edges"]
+        assert len(edges) == n
+        node = edges[0]["node"]
+        assert node["commentCount"] == 10  # 4 comments + 2 x 3 replies
+        assert len(node["comments"]["edges"]) == 3
+        assert len(node["comments"]["edges"][0]["node"]["replies"]["edges"]) == 2
+        assert node["author"]["profile"]["bio"].startswith("bio of")
+        assert {r["kind"] for r in node["reactions"]} == {"LIKE", "LOVE"}
+        assert node["viewerReactions"] == ["LOVE"]
+        stats[n] = body["extensions"]["queryStats"]
+    print(
+        f"\nround trips per deep query ({app_server.settings.sqlalchemy_url.split(':')[0]}):", stats
+    )
+    assert stats[5] == stats[20] == stats[100], stats
+    # A handful per level, not one per post.
+    assert stats[100]["sql"] <= 6 and stats[100]["mongo"] <= 10, stats
+
+
+async def test_query_stats_are_in_extensions_in_development(gql: GraphQLClient) -> None:
+    body = await gql("{ posts(first: 1) { edges { node { id } } } }")
+    assert body["extensions"]["queryStats"]["sql"] >= 1
+    assert body["extensions"]["queryStats"]["mongo"] == 0
