@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             redis_url=settings.redis_url,
             data_dir=settings.data_dir,
             migrate=not settings.is_production,
+            event_retention=settings.event_retention,
+            event_subscriber_buffer=settings.event_subscriber_buffer,
         )
         await finish_deletions(app.state.stores)
         log.info(

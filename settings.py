@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    # Subscriptions
+    event_retention: int = Field(default=10_000, ge=10, le=10_000_000)
+    event_subscriber_buffer: int = Field(default=1000, ge=1, le=1_000_000)
+    ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
+    ws_max_connections_per_user: int = Field(default=10, ge=1, le=1000)
+    ws_legacy_protocol: bool = False
 
     _jwt_key: str | None = PrivateAttr(default=None)
 

@@ -38,6 +38,8 @@ async def open_datastores(
     redis_url: str | None,
     data_dir: Path,
     migrate: bool,
+    event_retention: int = 10_000,
+    event_subscriber_buffer: int = 1000,
 ) -> Datastores:
     relational = open_relational_store(database_url)
     instrument_engine(relational.engine)
@@ -53,7 +55,9 @@ async def open_datastores(
             event_listeners=[MongoCommandCounter()],
         )
         await documents.ensure_indexes()
-        events = open_event_bus(redis_url)
+        events = open_event_bus(
+            redis_url, retention=event_retention, queue_size=event_subscriber_buffer
+        )
         await events.start()
     except BaseException:
         if documents is not None:

@@ -8,6 +8,8 @@ from datasources.documents.comments import CommentRecord
 from resolvers import posts as post_rules
 from resolvers.context import Context
 from resolvers.errors import FieldError, Forbidden, UserErrorCode
+from resolvers.events import announce, comments_topic
+from resolvers.notify import notify
 from resolvers.pagination import Connection, page_request
 
 MAX_COMMENT = 10_000
@@ -89,14 +91,11 @@ async def add(ctx: Context, post_id: int, body: str, parent_id: str | None) -> C
     documents = ctx.stores.documents
     comment = await documents.comments.add(post_id, viewer.user_id, body, parent_id)
     _remember(ctx, comment)
+    await announce(ctx.stores, comments_topic(post_id), {"comment_id": comment.id})
     if parent_comment is not None:
-        await documents.notifications.create(
-            parent_comment.author_id, "REPLIED", viewer.user_id, post_id, comment.id
-        )
+        await notify(ctx, parent_comment.author_id, "REPLIED", viewer.user_id, post_id, comment.id)
     if parent_comment is None or parent_comment.author_id != post.author_id:
-        await documents.notifications.create(
-            post.author_id, "COMMENTED", viewer.user_id, post_id, comment.id
-        )
+        await notify(ctx, post.author_id, "COMMENTED", viewer.user_id, post_id, comment.id)
     return CommentResult(comment)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from auth.tokens import InvalidAccessToken, bearer_token, decode_access_token
@@ -10,6 +12,11 @@ from datasources.stores import Datastores
 from loaders import Loaders, build_loaders
 from resolvers.errors import Unauthenticated
 from settings import Settings
+
+# A subscription resolves each event with loaders of its own. A WebSocket
+# connection shares one Context between its operations, and each operation runs
+# in its own task, so the per-event loaders live in a context variable.
+_event_loaders: ContextVar[Loaders | None] = ContextVar("event_loaders", default=None)
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,10 @@ class Context:
     settings: Settings
     stores: Datastores
     request_id: str
-    loaders: Loaders
+    request_loaders: Loaders
     viewer: Viewer | None = None
+    # When the access token stops being valid (WebSocket connections outlive it).
+    viewer_expires_at: datetime | None = None
     # Why the presented credentials were refused; raised only by fields that need them.
     auth_error: str | None = None
     request: Any = None
@@ -40,9 +49,19 @@ class Context:
     connection_params: dict[str, Any] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def loaders(self) -> Loaders:
+        return _event_loaders.get() or self.request_loaders
+
+    def fresh_loaders(self) -> Loaders:
+        """New loaders for the current task only (one subscription event)."""
+        loaders = build_loaders(self.stores)
+        _event_loaders.set(loaders)
+        return loaders
+
     def authenticate(self, authorization: str | None) -> None:
         """Sets `viewer` (or `auth_error`) from an `Authorization` header value."""
-        self.viewer, self.auth_error = None, None
+        self.viewer, self.viewer_expires_at, self.auth_error = None, None, None
         token = bearer_token(authorization)
         if token is None:
             return
@@ -55,6 +74,7 @@ class Context:
             self.auth_error = str(error)
             return
         self.viewer = Viewer(claims.user_id, claims.role)
+        self.viewer_expires_at = claims.expires_at
 
     def optional_viewer(self) -> Viewer | None:
         """The viewer, None when anonymous; a bad token is an error, not anonymity."""
@@ -71,10 +91,6 @@ class Context:
         if viewer is None:
             raise Unauthenticated("authentication required")
         return viewer
-
-    def fresh_loaders(self) -> Loaders:
-        self.loaders = build_loaders(self.stores)
-        return self.loaders
 
 
 def new_context(settings: Settings, stores: Datastores, request_id: str, **kwargs: Any) -> Context:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datasources.relational.records import UserRecord
 from resolvers.context import Context
 from resolvers.errors import FieldError, UserErrorCode
+from resolvers.notify import notify
 from resolvers.pagination import Connection, page_request
 
 
@@ -68,7 +69,7 @@ async def follow(ctx: Context, user_id: int) -> FollowResult:
         return FollowResult(
             target, _error(UserErrorCode.ALREADY_FOLLOWING, "You already follow this user.").errors
         )
-    await ctx.stores.documents.notifications.create(user_id, "FOLLOWED", viewer.user_id)
+    await notify(ctx, user_id, "FOLLOWED", viewer.user_id)
     _forget(ctx, viewer.user_id, user_id)
     return FollowResult(target)
 

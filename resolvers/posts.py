@@ -10,6 +10,7 @@ from datasources.stores import Datastores
 from logs import get_logger
 from resolvers.context import Context, Viewer
 from resolvers.errors import BadUserInput, FieldError, Forbidden, UserErrorCode
+from resolvers.events import POSTS_PUBLISHED, announce
 from resolvers.pagination import Connection, page_request
 
 log = get_logger(__name__)
@@ -133,6 +134,8 @@ async def create(
         viewer.user_id, title.strip(), body, cleaned_tags, publish
     )
     _remember(ctx, post)
+    if post.status == "PUBLISHED":
+        await _announce_published(ctx, post)
     return PostResult(post)
 
 
@@ -179,13 +182,20 @@ async def update(
 
 
 async def publish(ctx: Context, post_id: int) -> PostResult:
-    if await _own_post(ctx, post_id, ("id",)) is None:
+    before = await _own_post(ctx, post_id, ("id",))
+    if before is None:
         return _not_found(("id",))
     post = await ctx.stores.relational.posts.publish(post_id)
     if post is None:
         return _not_found(("id",))
     _remember(ctx, post)
+    if before.status != "PUBLISHED":
+        await _announce_published(ctx, post)
     return PostResult(post)
+
+
+async def _announce_published(ctx: Context, post: PostRecord) -> None:
+    await announce(ctx.stores, POSTS_PUBLISHED, {"post_id": post.id, "author_id": post.author_id})
 
 
 async def delete(ctx: Context, post_id: int) -> list[FieldError]:

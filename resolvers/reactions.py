@@ -8,6 +8,8 @@ from datasources.relational.posts import PostRecord
 from resolvers import posts as post_rules
 from resolvers.context import Context
 from resolvers.errors import FieldError, UserErrorCode
+from resolvers.events import announce, reactions_topic
+from resolvers.notify import notify
 
 KIND_ORDER = ("LIKE", "LOVE", "INSIGHTFUL", "FUNNY")
 
@@ -53,8 +55,9 @@ async def react(ctx: Context, post_id: int, kind: str) -> ReactionResult:
             post,
             [FieldError(UserErrorCode.ALREADY_REACTED, f"You already reacted {kind}.", ("kind",))],
         )
-    await documents.notifications.create(post.author_id, "REACTED", viewer.user_id, post_id)
     _forget(ctx, post_id, viewer.user_id)
+    await announce(ctx.stores, reactions_topic(post_id), {"post_id": post_id})
+    await notify(ctx, post.author_id, "REACTED", viewer.user_id, post_id)
     return ReactionResult(post)
 
 
@@ -69,6 +72,7 @@ async def unreact(ctx: Context, post_id: int, kind: str) -> ReactionResult:
             [FieldError(UserErrorCode.NOT_REACTED, f"You have not reacted {kind}.", ("kind",))],
         )
     _forget(ctx, post_id, viewer.user_id)
+    await announce(ctx.stores, reactions_topic(post_id), {"post_id": post_id})
     return ReactionResult(post)
 
 

@@ -20,6 +20,7 @@ from schema.notifications import Notification
 from schema.posts import Post
 from schema.query import Query
 from schema.query_stats import QueryStatsInLogs, QueryStatsInResponse
+from schema.subscription import Subscription
 from schema.users import User
 
 MAX_DEPTH = 12
@@ -59,6 +60,7 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     return AgoraSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[User, Post, Comment, Notification],
         extensions=extensions,
     )

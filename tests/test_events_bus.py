@@ -484,3 +484,21 @@ async def test_in_memory_ping_needs_no_server() -> None:
     await bus.close()
     with pytest.raises(EventBusClosed):
         await bus.ping()
+
+
+async def test_cut_off_callback_fires_at_once(make_bus: BusFactory, topic: str) -> None:
+    async with asyncio.timeout(TIMEOUT):
+        bus = await make_bus(queue_size=3)
+        fired: list[Exception] = []
+        stalled = bus.subscribe(topic, on_cut_off=fired.append)
+        first = asyncio.create_task(anext(stalled))
+        while bus.subscriber_count(topic) == 0:
+            await asyncio.sleep(0.01)
+        for n in range(10):
+            await bus.publish(topic, {"n": n})
+        await first  # the one event it took; it never reads again
+        async with asyncio.timeout(5):
+            while not fired:
+                await asyncio.sleep(0.01)
+        assert isinstance(fired[0], SubscriberTooSlow)
+        await stalled.aclose()

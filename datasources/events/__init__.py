@@ -22,8 +22,10 @@ __all__ = [
 ]
 
 
-def open_event_bus(redis_url: str | None, *, retention: int = 10_000) -> EventBus:
+def open_event_bus(
+    redis_url: str | None, *, retention: int = 10_000, queue_size: int = 1000
+) -> EventBus:
     """The Redis bus when ``redis_url`` is set, else the in-memory one. Not started yet."""
     if redis_url is None:
-        return InMemoryEventBus(retention=retention)
-    return RedisEventBus(redis_url, retention=retention)
+        return InMemoryEventBus(retention=retention, queue_size=queue_size)
+    return RedisEventBus(redis_url, retention=retention, queue_size=queue_size)

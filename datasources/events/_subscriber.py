@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from .bus import Event, SubscriberTooSlow
@@ -20,11 +21,15 @@ class Subscriber(Generic[K]):
     False so the caller can forget it.
     """
 
-    __slots__ = ("_closed", "_error", "_queue", "queue_size", "topic")
+    __slots__ = ("_closed", "_error", "_on_cut_off", "_queue", "queue_size", "topic")
 
-    def __init__(self, topic: str, queue_size: int) -> None:
+    def __init__(
+        self, topic: str, queue_size: int, on_cut_off: Callable[[Exception], None] | None = None
+    ) -> None:
         self.topic = topic
         self.queue_size = queue_size
+        # Tells the consumer at once, even while it is stuck writing to a stalled client.
+        self._on_cut_off = on_cut_off
         self._queue: asyncio.Queue[tuple[K, Event]] = asyncio.Queue(queue_size)
         self._error: BaseException | None = None
         self._closed = False
@@ -39,7 +44,10 @@ class Subscriber(Generic[K]):
         try:
             self._queue.put_nowait((key, event))
         except asyncio.QueueFull:
-            self.fail(SubscriberTooSlow(self.topic, self.queue_size))
+            error = SubscriberTooSlow(self.topic, self.queue_size)
+            self.fail(error)
+            if self._on_cut_off is not None:
+                self._on_cut_off(error)
             return False
         return True
 

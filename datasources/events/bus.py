@@ -21,7 +21,7 @@ A subscriber that falls too far behind is cut off with
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -72,13 +72,20 @@ class EventBus(Protocol):
         """Publish ``data`` (JSON-serialisable) on ``topic``; return the new event's cursor."""
         ...
 
-    def subscribe(self, topic: str, since: str | None = None) -> AsyncIterator[Event]:
+    def subscribe(
+        self,
+        topic: str,
+        since: str | None = None,
+        on_cut_off: Callable[[Exception], None] | None = None,
+    ) -> AsyncIterator[Event]:
         """Events on ``topic`` published after the subscription starts.
 
         With ``since``: first every retained event after that cursor, then live
         events, without gap or duplicate. Raises ``CursorExpired`` if the cursor
         is out of the retention window, ``ValueError`` if it is malformed, and
-        ``SubscriberTooSlow`` if this subscriber falls too far behind.
+        ``SubscriberTooSlow`` if this subscriber falls too far behind; ``on_cut_off``
+        is then also called at once (from the publishing side), so a consumer that
+        is blocked elsewhere, e.g. writing to a stalled client, learns of it too.
         """
         ...
 

@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from itertools import islice
 from typing import Any
 
@@ -99,14 +99,19 @@ class InMemoryEventBus:
         await asyncio.sleep(0)
         return event.cursor
 
-    async def subscribe(self, topic: str, since: str | None = None) -> AsyncIterator[Event]:
+    async def subscribe(
+        self,
+        topic: str,
+        since: str | None = None,
+        on_cut_off: Callable[[Exception], None] | None = None,
+    ) -> AsyncIterator[Event]:
         since_seq = self._parse_cursor(topic, since) if since is not None else None
         if self._closed:
             raise EventBusClosed()
         # No await from here to the registration: the replay snapshot and the
         # live registration happen at the same instant, so nothing falls between.
         replay = self._replay(topic, since, since_seq) if since_seq is not None else []
-        subscriber: Subscriber[int] = Subscriber(topic, self.queue_size)
+        subscriber: Subscriber[int] = Subscriber(topic, self.queue_size, on_cut_off)
         self._subscribers.setdefault(topic, set()).add(subscriber)
         try:
             floor = since_seq or 0

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -184,7 +184,12 @@ class RedisEventBus:
 
     # -- subscribing ---------------------------------------------------------
 
-    async def subscribe(self, topic: str, since: str | None = None) -> AsyncIterator[Event]:
+    async def subscribe(
+        self,
+        topic: str,
+        since: str | None = None,
+        on_cut_off: Callable[[Exception], None] | None = None,
+    ) -> AsyncIterator[Event]:
         since_id = parse_stream_id(since) if since is not None else None
         if self._closed:
             raise EventBusClosed()
@@ -194,7 +199,7 @@ class RedisEventBus:
             state = self._topics[topic] = _Topic()
             self._pending[topic] = state
             self._ensure_bootstrap()
-        subscriber: Subscriber[StreamId] = Subscriber(topic, self.queue_size)
+        subscriber: Subscriber[StreamId] = Subscriber(topic, self.queue_size, on_cut_off)
         # Registered before the replay: from here on every entry the reader
         # reads on this topic is queued for us, so the replay (read below, and
         # so ending at or after the reader's position) leaves no gap.
