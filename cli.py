@@ -1,4 +1,4 @@
-"""The `agora` command: serve, migrate, set-role."""
+"""The `agora` command: serve, migrate, set-role, seed."""
 
 from __future__ import annotations
 
@@ -56,6 +56,33 @@ def set_role(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def seed_demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    import seed
+    from logs import configure_logging
+
+    # The progress bars say what happens; start-up chatter only with LOG_LEVEL=DEBUG.
+    configure_logging(
+        "DEBUG" if settings.log_level == "DEBUG" else "WARNING", json=settings.is_production
+    )
+
+    given = {
+        name: getattr(args, name)
+        for name in ("users", "posts", "comments", "seed", "password")
+        if getattr(args, name) is not None
+    }
+    options = seed.SeedOptions(**given)
+    try:
+        options.check()
+        summary = asyncio.run(seed.seed(settings, options, show_progress=True))
+    except (seed.SeedRefused, ValueError) as error:
+        print(f"agora seed: {error}", file=sys.stderr)
+        return 1
+    Console().print(seed.summary_table(summary))
+    return 0
+
+
 def store_label(settings: Settings) -> str:
     return "PostgreSQL" if settings.database_url else f"SQLite ({settings.sqlalchemy_url})"
 
@@ -77,6 +104,24 @@ def main(argv: list[str] | None = None) -> int:
     role_cmd.add_argument("handle")
     role_cmd.add_argument("role", choices=["USER", "MODERATOR", "ADMIN"])
     role_cmd.set_defaults(run=set_role)
+
+    # Defaults live in seed.SeedOptions (importing seed here would slow every command).
+    seed_cmd = commands.add_parser(
+        "seed",
+        help="fill empty datastores with a deterministic demo data set",
+        description="Fill empty datastores (those the configuration points at) with a "
+        "deterministic demo data set: users and profiles, follows, posts, threaded "
+        "comments, reactions and notifications. The same --seed and sizes give the same "
+        "data. Refuses (exit code 1) when the datastores already hold data.",
+    )
+    seed_cmd.add_argument("--users", type=int, help="how many users (default: 200)")
+    seed_cmd.add_argument("--posts", type=int, help="how many posts (default: 1000)")
+    seed_cmd.add_argument("--comments", type=int, help="how many comments (default: 10000)")
+    seed_cmd.add_argument("--seed", type=int, help="random seed (default: 42)")
+    seed_cmd.add_argument(
+        "--password", help="every demo user's password (default: agora-demo-password)"
+    )
+    seed_cmd.set_defaults(run=seed_demo_data)
 
     args = parser.parse_args(argv)
     settings = load_settings_or_exit()

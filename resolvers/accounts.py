@@ -12,7 +12,7 @@ from datasources.relational.refresh_tokens import RotationOutcome
 from datasources.relational.users import DuplicateUser
 from logs import get_logger
 from resolvers.context import Context
-from resolvers.errors import FieldError, Unauthenticated, UserErrorCode
+from resolvers.errors import FieldError, RateLimited, Unauthenticated, UserErrorCode
 from resolvers.validation import (
     check_display_name,
     check_handle,
@@ -45,6 +45,15 @@ class AuthResult:
     errors: list[FieldError] = field(default_factory=list)
 
 
+def _one_costly_call(ctx: Context) -> None:
+    """Password hashing is deliberately slow: one register/login/refresh per operation,
+    so aliases cannot multiply it."""
+    calls = ctx.extras.get("costly_auth_calls", 0) + 1
+    ctx.extras["costly_auth_calls"] = calls
+    if calls > 1:
+        raise RateLimited("one register, login or refreshToken per operation")
+
+
 def _handle_errors(handle: str) -> FieldError | None:
     return check_handle(handle, ("input", "handle"))
 
@@ -52,6 +61,7 @@ def _handle_errors(handle: str) -> FieldError | None:
 async def register(
     ctx: Context, *, handle: str, email: str, password: str, display_name: str
 ) -> AuthResult:
+    _one_costly_call(ctx)
     handle = normalise_handle(handle)
     display_name = normalise_display_name(display_name)
     canonical_email = normalise_email(email)
@@ -83,7 +93,10 @@ async def register(
             password_hash=await hash_password(password),
         )
     except DuplicateUser as duplicate:
-        return AuthResult(errors=_taken_errors(duplicate.handle_taken, duplicate.email_taken))
+        errors = _taken_errors(duplicate.handle_taken, duplicate.email_taken)
+        if not errors:
+            raise  # a constraint other than handle/email: a fault, not the client's
+        return AuthResult(errors=errors)
     log.info("user registered", user_id=user.id)
     return await _sign_in(ctx, user)
 
@@ -104,6 +117,7 @@ def _taken_errors(handle_taken: bool, email_taken: bool) -> list[FieldError]:
 
 
 async def login(ctx: Context, *, handle_or_email: str, password: str) -> AuthResult:
+    _one_costly_call(ctx)
     found = await ctx.stores.relational.users.credentials(handle_or_email)
     # Verify even when there is no such user, so timing does not reveal which.
     valid = await verify_password(found[1] if found else None, password)
@@ -122,6 +136,7 @@ async def login(ctx: Context, *, handle_or_email: str, password: str) -> AuthRes
 
 
 async def refresh(ctx: Context, refresh_token: str) -> AuthResult:
+    _one_costly_call(ctx)
     if not 0 < len(refresh_token) <= MAX_REFRESH_TOKEN_LENGTH:
         raise Unauthenticated(REFUSALS[RotationOutcome.UNKNOWN])
     new_token = new_refresh_token()

@@ -54,7 +54,7 @@ async def parent(ctx: Context, comment: CommentRecord) -> CommentRecord | None:
 
 
 def _check_body(body: str, field_path: tuple[str, ...]) -> FieldError | None:
-    if not 1 <= len(body.strip()) <= MAX_COMMENT:
+    if not body.strip() or len(body) > MAX_COMMENT:
         return FieldError(
             UserErrorCode.INVALID_BODY,
             f"Comment must be 1 to {MAX_COMMENT} characters.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from auth.tokens import InvalidAccessToken, bearer_token, decode_access_token
@@ -76,14 +76,22 @@ class Context:
         self.viewer = Viewer(claims.user_id, claims.role)
         self.viewer_expires_at = claims.expires_at
 
+    def _check_expiry(self) -> None:
+        # A WebSocket connection outlives its access token; from then on it is refused.
+        if self.viewer_expires_at is not None and self.viewer_expires_at <= datetime.now(UTC):
+            self.viewer, self.viewer_expires_at = None, None
+            self.auth_error = "access token expired"
+
     def optional_viewer(self) -> Viewer | None:
         """The viewer, None when anonymous; a bad token is an error, not anonymity."""
+        self._check_expiry()
         if self.auth_error:
             raise Unauthenticated(self.auth_error)
         return self.viewer
 
     def reader(self) -> Viewer | None:
         """Who is reading, for visibility: a refused token reads as anonymous."""
+        self._check_expiry()
         return None if self.auth_error else self.viewer
 
     def require_viewer(self) -> Viewer:

@@ -11,7 +11,7 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from datasources.paging import Key, Page, PageRequest
@@ -34,8 +34,9 @@ def _timestamp(part: object) -> bool:
     if not isinstance(part, str):
         return False
     try:
-        return datetime.fromisoformat(part).tzinfo is not None
-    except ValueError:
+        parsed = datetime.fromisoformat(part)
+        return parsed.tzinfo is not None and parsed.astimezone(UTC).year > 1
+    except (ValueError, OverflowError):
         return False
 
 

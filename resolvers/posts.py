@@ -88,7 +88,7 @@ async def by_author(
 
 
 def _check_title(title: str) -> FieldError | None:
-    if not 1 <= len(title.strip()) <= MAX_TITLE:
+    if not title.strip() or len(title) > MAX_TITLE:
         return FieldError(
             UserErrorCode.INVALID_TITLE,
             f"Title must be 1 to {MAX_TITLE} characters.",
@@ -98,7 +98,7 @@ def _check_title(title: str) -> FieldError | None:
 
 
 def _check_body(body: str) -> FieldError | None:
-    if not 1 <= len(body.strip()) <= MAX_BODY:
+    if not body.strip() or len(body) > MAX_BODY:
         return FieldError(
             UserErrorCode.INVALID_BODY,
             f"Body must be 1 to {MAX_BODY} characters.",

@@ -65,15 +65,16 @@ async def update(
                     UserErrorCode.INVALID_URL, f"At most {MAX_LINKS} links.", ("input", "links")
                 )
             )
-        for index, link in enumerate(links):
-            if not _valid_url(link.strip()):
-                errors.append(
-                    FieldError(
-                        UserErrorCode.INVALID_URL,
-                        "Links must be http(s) URLs.",
-                        ("input", "links", str(index)),
-                    )
+        else:
+            errors += [
+                FieldError(
+                    UserErrorCode.INVALID_URL,
+                    "Links must be http(s) URLs.",
+                    ("input", "links", str(index)),
                 )
+                for index, link in enumerate(links)
+                if not _valid_url(link.strip())
+            ]
     if errors:
         return ProfileResult(errors=errors)
     profile = await ctx.stores.documents.profiles.update(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import strawberry
 from graphql import GraphQLError
+from starlette.websockets import WebSocket
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -12,8 +15,11 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
+from resolvers.errors import BadUserInput
 from schema.comments import Comment
+from schema.cost import CostLimit
 from schema.errors import ErrorPolicy, log_errors
 from schema.mutation import Mutation
 from schema.notifications import Notification
@@ -44,6 +50,35 @@ class AliasLimit(MaxAliasesLimiter):
         super().__init__(max_alias_count=MAX_ALIASES)
 
 
+class FreshLoadersPerOperation(SchemaExtension):
+    """A WebSocket connection shares one context between its operations: each
+    operation still starts from empty loader caches."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if getattr(context, "connection_params", None) is not None:
+            context.fresh_loaders()
+        if isinstance(getattr(context, "extras", None), dict):
+            context.extras.clear()  # per-operation bookkeeping (see resolvers.accounts)
+        yield
+
+
+class OperationRules(SchemaExtension):
+    """Rules about whole operations that validation cannot express."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        operation = self.execution_context.operation_type
+        if operation is OperationType.SUBSCRIPTION and not isinstance(
+            getattr(context, "request", None), WebSocket
+        ):
+            raise GraphQLError(
+                "subscriptions are served over WebSocket (graphql-transport-ws)",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        yield
+
+
 class AgoraSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -52,7 +87,15 @@ class AgoraSchema(strawberry.Schema):
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
-    extensions: list[type[SchemaExtension]] = [ErrorPolicy, TokenLimit, DepthLimit, AliasLimit]
+    extensions: list[type[SchemaExtension]] = [
+        ErrorPolicy,
+        TokenLimit,
+        DepthLimit,
+        AliasLimit,
+        CostLimit,
+        FreshLoadersPerOperation,
+        OperationRules,
+    ]
     if production:
         extensions += [DisableIntrospection, QueryStatsInLogs]
     else:

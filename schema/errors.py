@@ -12,6 +12,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from datasources.relational.engine import UnstorableText
 from logs import get_logger
 from resolvers.errors import AppError, FieldError
 from resolvers.errors import UserErrorCode as UserErrorCodeValues
@@ -47,11 +48,11 @@ def user_errors(errors: list[FieldError]) -> list[UserError]:
 def is_unexpected(error: GraphQLError) -> bool:
     """An error we did not raise on purpose: a bug or a failing datastore."""
     original = error.original_error
-    if isinstance(original, AppError | GraphQLError):
+    if original is None or isinstance(original, AppError | GraphQLError | UnstorableText):
         return False
-    # Errors before execution (syntax, validation, variable coercion) carry no
-    # path: they describe the client's document, whatever raised them.
-    return error.path is not None and original is not None
+    # Variable coercion errors wrap whatever a scalar's parser raised; they
+    # describe the client's input. Anything else raised is ours.
+    return not (error.path is None and error.message.startswith("Variable "))
 
 
 def _client_code(error: GraphQLError) -> str:
@@ -68,6 +69,15 @@ def _client_code(error: GraphQLError) -> str:
 def present(error: GraphQLError, request_id: str) -> GraphQLError:
     """The error as the client sees it."""
     original = error.original_error
+    if isinstance(original, UnstorableText):
+        return GraphQLError(
+            str(original),
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "BAD_USER_INPUT"},
+        )
     if isinstance(original, AppError):
         extensions = {**original.extensions, "code": original.code}
         message = original.message
@@ -94,14 +104,25 @@ def present(error: GraphQLError, request_id: str) -> GraphQLError:
 
 
 class ErrorPolicy(SchemaExtension):
-    """Gives every top-level error a code and masks the unexpected ones."""
+    """Gives every top-level error a code and masks the unexpected ones, for single
+    results and for every result of a subscription."""
+
+    def _present_all(self, result: object) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
+            request_id = getattr(self.execution_context.context, "request_id", "")
+            result.errors = [present(error, request_id) for error in errors]  # type: ignore[attr-defined]
 
     def on_operation(self) -> Iterator[None]:
+        self._streamed = False
         yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            request_id = getattr(self.execution_context.context, "request_id", "")
-            result.errors = [present(error, request_id) for error in result.errors]
+        if not self._streamed:
+            self._present_all(self.execution_context.result)
+
+    def on_stream_result(self, result: object) -> Iterator[None]:
+        self._streamed = True
+        self._present_all(result)
+        yield None
 
 
 def log_errors(errors: list[GraphQLError]) -> None:

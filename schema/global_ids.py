@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from resolvers.errors import BadUserInput
+
+DIGITS = re.compile(r"[1-9][0-9]{0,17}")
 
 
 def to_global_id(type_name: str, key: int | str) -> str:
@@ -26,7 +29,7 @@ def from_global_id(global_id: str) -> tuple[str, str]:
 
 def int_key(global_id: str, expected_type: str) -> int:
     type_name, key = from_global_id(global_id)
-    if type_name != expected_type or not key.isdigit() or len(key) > 18:
+    if type_name != expected_type or not DIGITS.fullmatch(key):
         raise BadUserInput(f"invalid {expected_type} ID: {global_id[:64]!r}")
     return int(key)
 

@@ -13,7 +13,7 @@ from resolvers import users as user_rules
 from resolvers.errors import BadUserInput
 from schema.comments import Comment
 from schema.connections import Connection, connection
-from schema.global_ids import from_global_id, int_key
+from schema.global_ids import DIGITS, from_global_id, int_key
 from schema.node import Node
 from schema.notifications import Notification
 from schema.posts import Post, post_or_none
@@ -28,7 +28,7 @@ async def _resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
     type_name, key = from_global_id(global_id)
     ctx = info.context
     if type_name in {"User", "Post"}:
-        if not key.isdigit() or len(key) > 18:
+        if not DIGITS.fullmatch(key):
             return None
         if type_name == "User":
             return user_or_none(await user_rules.by_id(ctx, int(key)))

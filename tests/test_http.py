@@ -107,3 +107,55 @@ async def test_cors_preflight_only_for_allowed_origins(http: httpx.AsyncClient) 
         headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
     )
     assert "access-control-allow-origin" not in response.headers
+
+
+async def test_queries_that_could_return_too_much_are_refused(gql: GraphQLClient) -> None:
+    fan_out = """
+    query($n: Int) { users(first: $n) { edges { node {
+      followers(first: $n) { edges { node { followers(first: $n) { edges { node { id } } } } } }
+    } } } }"""
+    refused = await gql(fan_out, {"n": 100})
+    assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert refused.get("data") is None
+    # The same shape with small pages is fine.
+    allowed = await gql(fan_out, {"n": 5})
+    assert "errors" not in allowed, allowed
+
+
+async def test_nul_characters_are_bad_input_on_every_store(gql: GraphQLClient) -> None:
+    for query in (
+        '{ users(search: "a\\u0000") { totalCount } }',
+        '{ posts(search: "a\\u0000") { totalCount } }',
+        '{ user(handle: "a\\u0000b") { id } }',
+        'mutation { login(input: {handleOrEmail: "x\\u0000", password: "y"}) { accessToken } }',
+    ):
+        body = await gql(query)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", (query, body)
+        assert body["errors"][0]["message"] == "text must not contain NUL characters"
+
+
+async def test_ids_with_non_ascii_digits_are_bad_input(gql: GraphQLClient) -> None:
+    import base64
+
+    weird = base64.urlsafe_b64encode("Post:²".encode()).decode().rstrip("=")
+    body = await gql("query($id: ID!) { post(id: $id) { id } node(id: $id) { id } }", {"id": weird})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert body["data"] == {"post": None, "node": None}
+
+
+async def test_one_password_check_per_operation(gql: GraphQLClient) -> None:
+    logins = " ".join(
+        f'l{i}: login(input: {{handleOrEmail: "nobody{i}", password: "whatever12"}}) '
+        "{ accessToken }"
+        for i in range(3)
+    )
+    body = await gql(f"mutation {{ {logins} }}")
+    # The second login is refused (and, its field being non-null, nothing runs after it).
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["RATE_LIMITED"]
+    assert body["errors"][0]["path"] == ["l1"]
+
+
+async def test_subscriptions_over_http_are_refused(gql: GraphQLClient) -> None:
+    body = await gql("subscription { postPublished { cursor } }")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "WebSocket" in body["errors"][0]["message"]

@@ -66,3 +66,26 @@ async def test_foreign_origin_is_refused(app_server: RunningApp) -> None:
         ):
             pass
     assert caught.value.response.status_code == 403
+
+
+async def test_a_connection_outliving_its_token_is_refused(
+    app_server: RunningApp, gql: GraphQLClient
+) -> None:
+    import asyncio
+    import base64
+
+    from gql.transport.exceptions import TransportQueryError
+
+    from auth.tokens import issue_access_token
+
+    session = await register(gql)
+    raw = session["user"]["id"]
+    user_id = int(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().split(":")[1])
+    token = issue_access_token(app_server.settings.jwt_key(), user_id, "USER", 2).token
+    async with Client(transport=transport(app_server, {"authorization": f"Bearer {token}"})) as c:
+        assert (await c.execute(VIEWER))["viewer"]["handle"] == session["user"]["handle"]
+        await asyncio.sleep(2.5)
+        with pytest.raises(TransportQueryError) as caught:
+            await c.execute(VIEWER)
+    assert caught.value.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"  # type: ignore[index]
+    assert "expired" in caught.value.errors[0]["message"]  # type: ignore[index]

@@ -24,6 +24,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from datasources.paging import Key, Page, PageRequest, page_from_rows
@@ -33,6 +34,12 @@ def now_ms() -> datetime:
     """The current UTC time at the millisecond precision MongoDB stores."""
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def ms_precision(at: datetime) -> datetime:
+    """`at` in UTC, cut to the millisecond precision MongoDB stores (as `now_ms` is)."""
+    utc = at.astimezone(UTC)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
 def sort_key(created_at: datetime, object_id: ObjectId) -> str:
@@ -147,6 +154,41 @@ class CommentRepository:
             created_at=created_at,
             edited_at=None,
         )
+
+    async def insert_many(
+        self, comments: Sequence[CommentRecord], *, session: AsyncClientSession | None = None
+    ) -> int:
+        """Bulk insert (seeding): the comments exactly as given, ids included, as documents
+        of the shape `add` writes (timestamps cut to milliseconds, `sort_key` computed).
+        One unordered `insert_many`; the caller has checked that parents exist on the same
+        post. Returns how many documents were written."""
+        documents = []
+        for comment in comments:
+            object_id = ObjectId(comment.id)
+            parent_id = None
+            if comment.parent_id is not None:
+                parent = object_id_or_none(comment.parent_id)
+                if parent is None:
+                    raise ValueError(f"invalid parent comment id {comment.parent_id!r}")
+                parent_id = str(parent)
+            created_at = ms_precision(comment.created_at)
+            documents.append(
+                {
+                    "_id": object_id,
+                    "post_id": comment.post_id,
+                    "author_id": comment.author_id,
+                    "parent_id": parent_id,
+                    "body": comment.body,
+                    "created_at": created_at,
+                    "edited_at": (
+                        ms_precision(comment.edited_at) if comment.edited_at is not None else None
+                    ),
+                    "sort_key": sort_key(created_at, object_id),
+                }
+            )
+        if documents:
+            await self.collection.insert_many(documents, ordered=False, session=session)
+        return len(documents)
 
     async def edit(self, comment_id: str, body: str) -> CommentRecord | None:
         """Replaces the body and stamps `edited_at`; None if there is no such comment."""

@@ -13,10 +13,12 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from datasources.documents.comments import (
     check_page,
+    ms_precision,
     now_ms,
     object_id_or_none,
     sort_key,
@@ -119,6 +121,47 @@ class NotificationRepository:
             read=False,
             created_at=created_at,
         )
+
+    async def insert_many(
+        self,
+        notifications: Sequence[NotificationRecord],
+        *,
+        session: AsyncClientSession | None = None,
+    ) -> int:
+        """Bulk insert (seeding): the notifications as given, ids and `read` included, as
+        documents of the shape `create` writes (timestamps cut to milliseconds, `sort_key`
+        computed). As in `create`, one whose user is its actor is not written. One unordered
+        `insert_many`; returns how many documents were written."""
+        documents = []
+        for notification in notifications:
+            if notification.kind not in NOTIFICATION_KINDS:
+                raise ValueError(f"unknown notification kind {notification.kind!r}")
+            if notification.user_id == notification.actor_id:
+                continue
+            comment_id = None
+            if notification.comment_id is not None:
+                comment = object_id_or_none(notification.comment_id)
+                if comment is None:
+                    raise ValueError(f"invalid comment id {notification.comment_id!r}")
+                comment_id = str(comment)
+            object_id = ObjectId(notification.id)
+            created_at = ms_precision(notification.created_at)
+            documents.append(
+                {
+                    "_id": object_id,
+                    "user_id": notification.user_id,
+                    "kind": notification.kind,
+                    "actor_id": notification.actor_id,
+                    "post_id": notification.post_id,
+                    "comment_id": comment_id,
+                    "read": notification.read,
+                    "created_at": created_at,
+                    "sort_key": sort_key(created_at, object_id),
+                }
+            )
+        if documents:
+            await self.collection.insert_many(documents, ordered=False, session=session)
+        return len(documents)
 
     async def list_for_user(
         self, user_id: int, page: PageRequest, *, unread_only: bool

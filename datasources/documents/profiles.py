@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 
@@ -50,6 +51,27 @@ class ProfileRepository:
             {"$setOnInsert": {"user_id": user_id, "bio": "", "links": []}},
             upsert=True,
         )
+
+    async def insert_many(
+        self, profiles: Sequence[ProfileRecord], *, session: AsyncClientSession | None = None
+    ) -> int:
+        """Bulk insert (seeding): one document per profile, with every field `update`
+        writes (an absent avatar URL or location stored as null, as `update` clears them).
+        One unordered `insert_many`; a second profile for a user is an error. Returns how
+        many documents were written."""
+        documents = [
+            {
+                "user_id": profile.user_id,
+                "bio": profile.bio,
+                "avatar_url": profile.avatar_url or None,
+                "location": profile.location or None,
+                "links": list(profile.links),
+            }
+            for profile in profiles
+        ]
+        if documents:
+            await self.collection.insert_many(documents, ordered=False, session=session)
+        return len(documents)
 
     async def update(
         self,

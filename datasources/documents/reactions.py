@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from datasources.documents.comments import now_ms, whole_batch
+from datasources.documents.comments import ms_precision, now_ms, whole_batch
 
 REACTION_KINDS = ("LIKE", "LOVE", "INSIGHTFUL", "FUNNY")
 
@@ -40,6 +42,31 @@ class ReactionRepository:
         except DuplicateKeyError:
             return False
         return True
+
+    async def insert_many(
+        self,
+        reactions: Sequence[tuple[int, int, str, datetime]],
+        *,
+        session: AsyncClientSession | None = None,
+    ) -> int:
+        """Bulk insert (seeding) of `(post_id, user_id, kind, created_at)` reactions, as
+        documents of the shape `add` writes (`created_at` cut to milliseconds). One
+        unordered `insert_many`; a duplicate is an error (BulkWriteError), not skipped.
+        Returns how many documents were written."""
+        documents = []
+        for post_id, user_id, kind, created_at in reactions:
+            _check_kind(kind)
+            documents.append(
+                {
+                    "post_id": post_id,
+                    "user_id": user_id,
+                    "kind": kind,
+                    "created_at": ms_precision(created_at),
+                }
+            )
+        if documents:
+            await self.collection.insert_many(documents, ordered=False, session=session)
+        return len(documents)
 
     async def remove(self, post_id: int, user_id: int, kind: str) -> bool:
         """True if there was such a reaction."""

@@ -17,15 +17,54 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
+class UnstorableText(ValueError):
+    """Text with a NUL character: PostgreSQL cannot store it (SQLite could), so
+    neither store accepts it and the two behave alike."""
+
+    def __init__(self) -> None:
+        super().__init__("text must not contain NUL characters")
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
+    def _check(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> tuple[str, Any]:
+        if _has_nul(parameters):
+            raise UnstorableText()
+        return statement, parameters
+
+
 def create_engine(url: str) -> AsyncEngine:
+    engine = _create_engine(url)
+    _refuse_nul(engine)
+    return engine
+
+
+def _create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(
-            url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            hide_parameters=True,  # errors and logs must not carry emails or hashes
         )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     _configure_sqlite(engine)
     return engine
 

@@ -56,6 +56,23 @@ class FollowRepository:
             raise UnknownUser(f"user {follower_id} or {followee_id} does not exist") from None
         return created
 
+    async def insert_many(self, follows: Sequence[tuple[int, int, datetime]]) -> int:
+        """Bulk insert (seeding) of `(follower_id, followee_id, created_at)` edges in one
+        transaction. Unlike `follow`, a duplicate edge is an error (IntegrityError), as is
+        a self-follow (ValueError). Returns how many rows were written."""
+        if not follows:
+            return 0
+        rows = []
+        for follower_id, followee_id, created_at in follows:
+            if follower_id == followee_id:
+                raise ValueError("a user cannot follow themself")
+            rows.append(
+                {"follower_id": follower_id, "followee_id": followee_id, "created_at": created_at}
+            )
+        async with self._store.write() as session:
+            await session.execute(Follow.__table__.insert(), rows)
+        return len(rows)
+
     async def unfollow(self, follower_id: int, followee_id: int) -> bool:
         """True when a follow was removed."""
         async with self._store.write() as session:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     true,
     tuple_,
     update,
@@ -248,6 +249,52 @@ class PostRepository:
                 .limit(limit)
             )
             return list(rows.all())
+
+    async def insert_many(self, posts: Sequence[PostRecord]) -> int:
+        """Bulk insert (seeding): the posts exactly as given, ids and timestamps included,
+        with their post_tags rows, in one transaction. Titles and tags follow the rules of
+        `create` (tags lower-cased, duplicates dropped); `sort_at` is always derived as
+        `create` and `publish` set it: published_at for a published post, else created_at.
+        On PostgreSQL the id sequence is moved past the largest id. Returns the post count."""
+        if not posts:
+            return 0
+        rows: list[dict[str, Any]] = []
+        tag_rows: list[dict[str, Any]] = []
+        for post in posts:
+            _check_title(post.title)
+            if post.status not in (DRAFT, PUBLISHED):
+                raise ValueError(f"unknown post status {post.status!r}")
+            if (post.status == PUBLISHED) != (post.published_at is not None):
+                raise ValueError("published_at must be set exactly when a post is published")
+            tag_list = normalise_tags(post.tags)
+            rows.append(
+                {
+                    "id": post.id,
+                    "author_id": post.author_id,
+                    "title": post.title,
+                    "body": post.body,
+                    "tags": tag_list,
+                    "status": post.status,
+                    "created_at": post.created_at,
+                    "updated_at": post.updated_at,
+                    "published_at": post.published_at,
+                    "sort_at": post.published_at or post.created_at,
+                    "deleted_at": None,
+                }
+            )
+            tag_rows.extend({"post_id": post.id, "tag": tag} for tag in tag_list)
+        async with self._store.write() as session:
+            await session.execute(insert(Post.__table__), rows)
+            if tag_rows:
+                await session.execute(insert(PostTag.__table__), tag_rows)
+            if not self._store.is_sqlite:
+                await session.execute(
+                    text(
+                        "SELECT setval(pg_get_serial_sequence('posts', 'id'), max(id)) "
+                        "FROM posts HAVING max(id) IS NOT NULL"
+                    )
+                )
+        return len(rows)
 
     # Reads
 

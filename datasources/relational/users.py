@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from datasources.paging import Key, Page, PageRequest, page_from_rows
@@ -62,6 +62,36 @@ class UserRepository:
             # Lost a race with a concurrent registration: say which value clashed.
             handle_taken, email_taken = await self.taken(handle, email)
             raise DuplicateUser(handle_taken, email_taken) from None
+
+    async def insert_many(self, users: Sequence[UserRecord], *, password_hash: str) -> int:
+        """Bulk insert (seeding): the users exactly as given, ids included, every one with
+        `password_hash`, in one transaction. Handles and emails must already be normalised
+        (lower-case). On PostgreSQL the id sequence is moved past the largest id, so later
+        registrations do not collide. Returns how many rows were written."""
+        if not users:
+            return 0
+        rows = [
+            {
+                "id": user.id,
+                "handle": user.handle,
+                "email": user.email,
+                "display_name": user.display_name,
+                "password_hash": password_hash,
+                "role": user.role,
+                "created_at": user.created_at,
+            }
+            for user in users
+        ]
+        async with self._store.write() as session:
+            await session.execute(insert(User.__table__), rows)
+            if not self._store.is_sqlite:
+                await session.execute(
+                    text(
+                        "SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) "
+                        "FROM users HAVING max(id) IS NOT NULL"
+                    )
+                )
+        return len(rows)
 
     async def get_many(self, ids: Sequence[int]) -> list[UserRecord | None]:
         async with self._store.read() as session:
