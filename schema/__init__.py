@@ -17,7 +17,6 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
-from resolvers.errors import BadUserInput
 from schema.comments import Comment
 from schema.cost import CostLimit
 from schema.errors import ErrorPolicy, log_errors
