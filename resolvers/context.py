@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,12 @@ from settings import Settings
 # connection shares one Context between its operations, and each operation runs
 # in its own task, so the per-event loaders live in a context variable.
 _event_loaders: ContextVar[Loaders | None] = ContextVar("event_loaders", default=None)
+
+# Every local subscriber of one event shares that event's loaders: the data is
+# loaded once per event, not once per subscriber (authorization stays per
+# subscriber; viewer-specific loaders are keyed by viewer). Recent events only.
+SHARED_EVENT_LOADERS = 256
+_shared: OrderedDict[tuple[int, str, str], Loaders] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -54,8 +61,19 @@ class Context:
         return _event_loaders.get() or self.request_loaders
 
     def fresh_loaders(self) -> Loaders:
-        """New loaders for the current task only (one subscription event)."""
+        """New loaders for the current task only (one operation)."""
         loaders = build_loaders(self.stores)
+        _event_loaders.set(loaders)
+        return loaders
+
+    def event_loaders(self, topic: str, cursor: str) -> Loaders:
+        """The loaders of one event, for the current task, shared by its subscribers."""
+        key = (id(self.stores), topic, cursor)
+        loaders = _shared.get(key)
+        if loaders is None:
+            loaders = _shared[key] = build_loaders(self.stores)
+            while len(_shared) > SHARED_EVENT_LOADERS:
+                _shared.popitem(last=False)
         _event_loaders.set(loaders)
         return loaders
 

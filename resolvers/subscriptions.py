@@ -82,7 +82,7 @@ async def stream(
                 raise BadUserInput("invalid `since` cursor", argument="since") from None
             except SubscriberTooSlow as error:
                 raise AppError(str(error), reason="TOO_SLOW") from None
-            ctx.fresh_loaders()
+            ctx.event_loaders(topic, event.cursor)
             yield event
     finally:
         await events.aclose()  # type: ignore[attr-defined]
