@@ -89,3 +89,27 @@ async def test_a_connection_outliving_its_token_is_refused(
             await c.execute(VIEWER)
     assert caught.value.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"  # type: ignore[index]
     assert "expired" in caught.value.errors[0]["message"]  # type: ignore[index]
+
+
+async def test_legacy_protocol_only_when_enabled(
+    app_server: RunningApp, tmp_path, request: pytest.FixtureRequest
+) -> None:
+    import websockets
+    from conftest import backend_settings, start_app
+
+    async def legacy_handshake(app: RunningApp) -> tuple[str | None, int | None]:
+        try:
+            async with websockets.connect(app.ws_url, subprotocols=["graphql-ws"]) as ws:
+                await ws.send('{"type": "connection_init", "payload": {}}')
+                return ws.subprotocol, None if (await ws.recv()) else None
+        except websockets.ConnectionClosed as closed:
+            return None, closed.rcvd.code if closed.rcvd else None
+
+    assert await legacy_handshake(app_server) == (None, 4406)
+    enabled = await start_app(
+        backend_settings("embedded", tmp_path, request, ws_legacy_protocol=True)
+    )
+    try:
+        assert await legacy_handshake(enabled) == ("graphql-ws", None)
+    finally:
+        await enabled.stop()
