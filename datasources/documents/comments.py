@@ -109,6 +109,29 @@ def _record_key(record: CommentRecord) -> Key:
     return record.key
 
 
+def _document(record: CommentRecord) -> dict[str, Any]:
+    """The one shape comments are stored in (see `sort_key` for why it exists)."""
+    parent_id = None
+    if record.parent_id is not None:
+        parent = object_id_or_none(record.parent_id)
+        if parent is None:
+            raise ValueError(f"invalid parent comment id {record.parent_id!r}")
+        parent_id = str(parent)
+    object_id = ObjectId(record.id)
+    created_at = ms_precision(record.created_at)
+    edited_at = ms_precision(record.edited_at) if record.edited_at is not None else None
+    return {
+        "_id": object_id,
+        "post_id": record.post_id,
+        "author_id": record.author_id,
+        "parent_id": parent_id,
+        "body": record.body,
+        "created_at": created_at,
+        "edited_at": edited_at,
+        "sort_key": sort_key(created_at, object_id),
+    }
+
+
 class CommentRepository:
     def __init__(self, db: AsyncDatabase) -> None:
         self.collection = db["comments"]
@@ -126,34 +149,18 @@ class CommentRepository:
         self, post_id: int, author_id: int, body: str, parent_id: str | None
     ) -> CommentRecord:
         """A new comment; the caller has checked that the parent exists on the same post."""
-        if parent_id is not None:
-            parent = object_id_or_none(parent_id)
-            if parent is None:
-                raise ValueError(f"invalid parent comment id {parent_id!r}")
-            parent_id = str(parent)
-        object_id = ObjectId()
-        created_at = now_ms()
-        await self.collection.insert_one(
-            {
-                "_id": object_id,
-                "post_id": post_id,
-                "author_id": author_id,
-                "parent_id": parent_id,
-                "body": body,
-                "created_at": created_at,
-                "edited_at": None,
-                "sort_key": sort_key(created_at, object_id),
-            }
-        )
-        return CommentRecord(
-            id=str(object_id),
+        record = CommentRecord(
+            id=str(ObjectId()),
             post_id=post_id,
             author_id=author_id,
             parent_id=parent_id,
             body=body,
-            created_at=created_at,
+            created_at=now_ms(),
             edited_at=None,
         )
+        document = _document(record)
+        await self.collection.insert_one(document)
+        return CommentRecord.from_document(document)
 
     async def insert_many(
         self, comments: Sequence[CommentRecord], *, session: AsyncClientSession | None = None
@@ -162,30 +169,7 @@ class CommentRepository:
         of the shape `add` writes (timestamps cut to milliseconds, `sort_key` computed).
         One unordered `insert_many`; the caller has checked that parents exist on the same
         post. Returns how many documents were written."""
-        documents = []
-        for comment in comments:
-            object_id = ObjectId(comment.id)
-            parent_id = None
-            if comment.parent_id is not None:
-                parent = object_id_or_none(comment.parent_id)
-                if parent is None:
-                    raise ValueError(f"invalid parent comment id {comment.parent_id!r}")
-                parent_id = str(parent)
-            created_at = ms_precision(comment.created_at)
-            documents.append(
-                {
-                    "_id": object_id,
-                    "post_id": comment.post_id,
-                    "author_id": comment.author_id,
-                    "parent_id": parent_id,
-                    "body": comment.body,
-                    "created_at": created_at,
-                    "edited_at": (
-                        ms_precision(comment.edited_at) if comment.edited_at is not None else None
-                    ),
-                    "sort_key": sort_key(created_at, object_id),
-                }
-            )
+        documents = [_document(comment) for comment in comments]
         if documents:
             await self.collection.insert_many(documents, ordered=False, session=session)
         return len(documents)

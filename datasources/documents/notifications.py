@@ -63,6 +63,29 @@ def _record_key(record: NotificationRecord) -> Key:
     return record.key
 
 
+def _document(record: NotificationRecord) -> dict[str, Any]:
+    """The one shape notifications are stored in (see `sort_key` for why it exists)."""
+    comment_id = None
+    if record.comment_id is not None:
+        comment = object_id_or_none(record.comment_id)
+        if comment is None:
+            raise ValueError(f"invalid comment id {record.comment_id!r}")
+        comment_id = str(comment)
+    object_id = ObjectId(record.id)
+    created_at = ms_precision(record.created_at)
+    return {
+        "_id": object_id,
+        "user_id": record.user_id,
+        "kind": record.kind,
+        "actor_id": record.actor_id,
+        "post_id": record.post_id,
+        "comment_id": comment_id,
+        "read": record.read,
+        "created_at": created_at,
+        "sort_key": sort_key(created_at, object_id),
+    }
+
+
 class NotificationRepository:
     def __init__(self, db: AsyncDatabase) -> None:
         self.collection = db["notifications"]
@@ -91,36 +114,19 @@ class NotificationRepository:
             raise ValueError(f"unknown notification kind {kind!r}")
         if user_id == actor_id:
             return None
-        if comment_id is not None:
-            comment = object_id_or_none(comment_id)
-            if comment is None:
-                raise ValueError(f"invalid comment id {comment_id!r}")
-            comment_id = str(comment)
-        object_id = ObjectId()
-        created_at = now_ms()
-        await self.collection.insert_one(
-            {
-                "_id": object_id,
-                "user_id": user_id,
-                "kind": kind,
-                "actor_id": actor_id,
-                "post_id": post_id,
-                "comment_id": comment_id,
-                "read": False,
-                "created_at": created_at,
-                "sort_key": sort_key(created_at, object_id),
-            }
-        )
-        return NotificationRecord(
-            id=str(object_id),
+        record = NotificationRecord(
+            id=str(ObjectId()),
             user_id=user_id,
             kind=kind,
             actor_id=actor_id,
             post_id=post_id,
             comment_id=comment_id,
             read=False,
-            created_at=created_at,
+            created_at=now_ms(),
         )
+        document = _document(record)
+        await self.collection.insert_one(document)
+        return NotificationRecord.from_document(document)
 
     async def insert_many(
         self,
@@ -132,33 +138,10 @@ class NotificationRepository:
         documents of the shape `create` writes (timestamps cut to milliseconds, `sort_key`
         computed). As in `create`, one whose user is its actor is not written. One unordered
         `insert_many`; returns how many documents were written."""
-        documents = []
         for notification in notifications:
             if notification.kind not in NOTIFICATION_KINDS:
                 raise ValueError(f"unknown notification kind {notification.kind!r}")
-            if notification.user_id == notification.actor_id:
-                continue
-            comment_id = None
-            if notification.comment_id is not None:
-                comment = object_id_or_none(notification.comment_id)
-                if comment is None:
-                    raise ValueError(f"invalid comment id {notification.comment_id!r}")
-                comment_id = str(comment)
-            object_id = ObjectId(notification.id)
-            created_at = ms_precision(notification.created_at)
-            documents.append(
-                {
-                    "_id": object_id,
-                    "user_id": notification.user_id,
-                    "kind": notification.kind,
-                    "actor_id": notification.actor_id,
-                    "post_id": notification.post_id,
-                    "comment_id": comment_id,
-                    "read": notification.read,
-                    "created_at": created_at,
-                    "sort_key": sort_key(created_at, object_id),
-                }
-            )
+        documents = [_document(n) for n in notifications if n.user_id != n.actor_id]
         if documents:
             await self.collection.insert_many(documents, ordered=False, session=session)
         return len(documents)
