@@ -90,6 +90,10 @@ async def add(ctx: Context, post_id: int, body: str, parent_id: str | None) -> C
             )
     documents = ctx.stores.documents
     comment = await documents.comments.add(post_id, viewer.user_id, body, parent_id)
+    if not await post_rules.still_there(ctx, post_id):
+        # The post was deleted while we wrote: take the comment back (see delete_everywhere).
+        await documents.comments.delete_subtree(comment.id)
+        return _error(UserErrorCode.NOT_FOUND, "No such post.", "input", "postId")
     _remember(ctx, comment)
     await announce(ctx.stores, comments_topic(post_id), {"comment_id": comment.id})
     if parent_comment is not None:

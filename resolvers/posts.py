@@ -224,6 +224,14 @@ async def delete_everywhere(stores: Datastores, post_id: int) -> None:
     await posts.purge(post_id)
 
 
+async def still_there(ctx: Context, post_id: int) -> bool:
+    """Whether the post survived until now (no tombstone). A document written for a post
+    must be checked after the write: a deletion tombstones first and removes documents
+    second, so a write that sees no tombstone afterwards will be removed by it, or stays."""
+    [post] = await ctx.stores.relational.posts.get_many([post_id])
+    return post is not None
+
+
 async def finish_deletions(stores: Datastores) -> int:
     done = 0
     while pending := await stores.relational.posts.pending_deletions():

@@ -55,6 +55,11 @@ async def react(ctx: Context, post_id: int, kind: str) -> ReactionResult:
             post,
             [FieldError(UserErrorCode.ALREADY_REACTED, f"You already reacted {kind}.", ("kind",))],
         )
+    if not await post_rules.still_there(ctx, post_id):
+        # The post was deleted while we wrote: take the reaction back (see delete_everywhere).
+        await documents.reactions.remove(post_id, viewer.user_id, kind)
+        return ReactionResult(errors=[FieldError(UserErrorCode.NOT_FOUND, "No such post.",
+                                                 ("postId",))])  # fmt: skip
     _forget(ctx, post_id, viewer.user_id)
     await announce(ctx.stores, reactions_topic(post_id), {"post_id": post_id})
     await notify(ctx, post.author_id, "REACTED", viewer.user_id, post_id)

@@ -63,3 +63,45 @@ async def test_interrupted_post_deletion_hides_everything_and_is_finished_at_sta
         assert await notes.count_documents({"post_id": post_id}) == 0
     finally:
         await restarted.stop()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_comment_racing_a_deletion_is_taken_back(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The comment is written after the post was checked but before the deletion's
+    tombstone is seen: the write is undone instead of outliving the post."""
+    settings = backend_settings(backend, tmp_path, request, isolated_db=True)
+    running = await start_app(settings)
+    try:
+        stores = running.app.state.stores
+        async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
+            gql = GraphQLClient(http)
+            author = await register(gql, "race")
+            post = await create_post(gql, author)
+            post_id = int(key_of(post["id"]))
+            comments = stores.documents.comments
+            original_add = comments.add
+
+            async def add_then_delete(*args: object, **kwargs: object) -> object:
+                written = await original_add(*args, **kwargs)
+                await stores.relational.posts.mark_deleted(post_id)  # the deletion begins
+                return written
+
+            comments.add = add_then_delete
+            try:
+                body = await gql(
+                    'mutation($p: ID!) { addComment(input: {postId: $p, body: "late"}) '
+                    "{ comment { id } errors { code } } }",
+                    {"p": post["id"]},
+                    token=author.token,
+                )
+            finally:
+                comments.add = original_add
+            assert body["data"]["addComment"] == {
+                "comment": None,
+                "errors": [{"code": "NOT_FOUND"}],
+            }
+            assert await comments.count_for_posts([post_id]) == {post_id: 0}
+    finally:
+        await running.stop()
