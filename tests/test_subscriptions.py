@@ -356,32 +356,31 @@ class StalledClient:
     def frames(self) -> Iterator[tuple[int, bytes]]:
         """Reads frames until the connection ends."""
         while True:
-            while len(self.buffer) < 2 or len(self.buffer) < self._frame_length():
+            while (length := self._frame_length()) is None or len(self.buffer) < length[1]:
                 chunk = self.sock.recv(65536)
                 if not chunk:
                     return
                 self.buffer += chunk
-            length, offset = self._frame_length(), self._header_length()
-            opcode, payload = self.buffer[0] & 0x0F, self.buffer[offset:length]
-            self.buffer = self.buffer[length:]
+            header, total = length
+            opcode, payload = self.buffer[0] & 0x0F, self.buffer[header:total]
+            self.buffer = self.buffer[total:]
             yield opcode, payload
 
-    def _header_length(self) -> int:
-        size = self.buffer[1] & 0x7F
-        return 2 + (2 if size == 126 else 8 if size == 127 else 0)
-
-    def _frame_length(self) -> int:
-        if len(self.buffer) < 10:
-            return 10**9 if len(self.buffer) < 2 else self._maybe_short()
-        return self._maybe_short()
-
-    def _maybe_short(self) -> int:
+    def _frame_length(self) -> tuple[int, int] | None:
+        """(header length, frame length) of the next (unmasked) server frame, or None
+        while too few bytes have arrived to tell."""
+        if len(self.buffer) < 2:
+            return None
         size = self.buffer[1] & 0x7F
         if size == 126:
-            return 4 + struct.unpack("!H", self.buffer[2:4])[0]
+            if len(self.buffer) < 4:
+                return None
+            return 4, 4 + struct.unpack("!H", self.buffer[2:4])[0]
         if size == 127:
-            return 10 + struct.unpack("!Q", self.buffer[2:10])[0]
-        return 2 + size
+            if len(self.buffer) < 10:
+                return None
+            return 10, 10 + struct.unpack("!Q", self.buffer[2:10])[0]
+        return 2, 2 + size
 
 
 async def stalled_subscriber(app: RunningApp, post_id: str) -> StalledClient:
@@ -403,6 +402,8 @@ async def drain_until_closed(client: StalledClient) -> tuple[int, str]:
     def read() -> tuple[int, str]:
         for opcode, payload in client.frames():
             if opcode == 0x8:
+                if len(payload) < 2:
+                    return 1005, ""  # a close frame without a status
                 return struct.unpack("!H", payload[:2])[0], payload[2:].decode()
         return 1006, "connection ended without a close frame"
 
