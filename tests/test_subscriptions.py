@@ -292,7 +292,7 @@ async def test_a_stalled_subscriber_is_cut_off_and_others_get_everything(
             events, batch = 800, 20
 
             stalled = await stalled_subscriber(running, post["id"])
-            sinks: list[list[dict[str, Any]]] = [[], [], []]
+            sinks: list[list[dict[str, Any]]] = [[] for _ in range(6)]
             healthy = [
                 await listen(running, COMMENTS, {"p": post["id"]}, events, sink=sink, timeout=120)
                 for sink in sinks
@@ -308,7 +308,7 @@ async def test_a_stalled_subscriber_is_cut_off_and_others_get_everything(
                     while min(len(sink) for sink in sinks) < sent + batch:
                         await asyncio.sleep(0.005)
             results = await asyncio.gather(*healthy)
-            assert [len(r) for r in results] == [events] * 3
+            assert [len(r) for r in results] == [events] * len(sinks)
             assert all(len({e["cursor"] for e in r}) == events for r in results)
 
             code, reason = await drain_until_closed(stalled)
