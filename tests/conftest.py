@@ -29,6 +29,8 @@ from servers import (
 )
 from starlette.applications import Starlette
 
+from datasources.relational import RelationalStore, open_relational_store
+from datasources.relational.migrate import upgrade
 from settings import Settings, load_settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -75,6 +77,21 @@ _database_counter = iter(range(1, 10_000))
 def fresh_postgres(postgres_url: str) -> str:
     """An empty PostgreSQL database of its own."""
     return create_database(postgres_url, f"t{next(_database_counter)}_{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def relational_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[RelationalStore]:
+    """A migrated, empty relational store: the embedded SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres")
+    relational = open_relational_store(url)
+    await upgrade(relational)
+    yield relational
+    await relational.close()
 
 
 def backend_settings(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,16 +16,9 @@ from datasources.relational.refresh_tokens import RotationOutcome
 from datasources.relational.users import DuplicateUser
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RelationalStore]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres")
-    relational = open_relational_store(url)
-    await upgrade(relational)
-    yield relational
-    await relational.close()
+@pytest.fixture
+def store(relational_store: RelationalStore) -> RelationalStore:
+    return relational_store
 
 
 async def new_user(store: RelationalStore, handle: str = "alice"):

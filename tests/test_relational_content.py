@@ -4,10 +4,9 @@ embedded SQLite file and a real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,23 +17,16 @@ from sqlalchemy import event, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from datasources.paging import PageRequest
-from datasources.relational import RelationalStore, UserRecord, open_relational_store
+from datasources.relational import RelationalStore, UserRecord
 from datasources.relational.follows import UnknownUser
 from datasources.relational.migrate import alembic_config, upgrade
 from datasources.relational.models import Base, Follow, Post, PostTag, User
 from datasources.relational.posts import PostRecord
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RelationalStore]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres")
-    relational = open_relational_store(url)
-    await upgrade(relational)
-    yield relational
-    await relational.close()
+@pytest.fixture
+def store(relational_store: RelationalStore) -> RelationalStore:
+    return relational_store
 
 
 async def new_user(store: RelationalStore, handle: str, display_name: str | None = None):
