@@ -9,9 +9,10 @@ from datasources.relational.posts import PostRecord
 from datasources.stores import Datastores
 from logs import get_logger
 from resolvers.context import Context, Viewer
-from resolvers.errors import BadUserInput, FieldError, Forbidden, UserErrorCode
+from resolvers.errors import FieldError, Forbidden, UserErrorCode
 from resolvers.events import POSTS_PUBLISHED, announce
 from resolvers.pagination import Connection, page_request
+from resolvers.validation import search_term
 
 log = get_logger(__name__)
 
@@ -19,7 +20,6 @@ MAX_TITLE = 200
 MAX_BODY = 50_000
 MAX_TAGS = 10
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
-MAX_SEARCH = 200
 
 
 @dataclass
@@ -38,14 +38,6 @@ async def visible(ctx: Context, post_id: int) -> PostRecord | None:
     return post if post is not None and can_read(ctx.reader(), post) else None
 
 
-def _search(search: str | None) -> str | None:
-    if search is None or not search.strip():
-        return None
-    if len(search) > MAX_SEARCH:
-        raise BadUserInput(f"`search` is limited to {MAX_SEARCH} characters", argument="search")
-    return search.strip()
-
-
 async def list_published(
     ctx: Context,
     first: int | None,
@@ -59,7 +51,7 @@ async def list_published(
     filters = {
         "author_id": author_id,
         "tag": tag.strip().lower() if tag else None,
-        "search": _search(search),
+        "search": search_term(search),
     }
     posts = ctx.stores.relational.posts
     page = await posts.list_published(request, **filters)

@@ -5,11 +5,8 @@ from __future__ import annotations
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
 from resolvers.pagination import Connection, page_request
-from resolvers.validation import normalise_handle
-
-MAX_SEARCH = 200
+from resolvers.validation import normalise_handle, search_term
 
 
 async def viewer(ctx: Context) -> UserRecord | None:
@@ -31,9 +28,7 @@ async def search(
     ctx: Context, first: int | None, after: str | None, query: str | None
 ) -> Connection[UserRecord]:
     request = page_request("users", first, after)
-    term = query.strip() if query and query.strip() else None
-    if term is not None and len(term) > MAX_SEARCH:
-        raise BadUserInput(f"`search` is limited to {MAX_SEARCH} characters", argument="search")
+    term = search_term(query)
     users = ctx.stores.relational.users
     page = await users.search(request, term)
     return Connection.of("users", page, lambda: users.count(term))

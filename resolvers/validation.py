@@ -7,13 +7,26 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
-from resolvers.errors import FieldError, UserErrorCode
+from resolvers.errors import BadUserInput, FieldError, UserErrorCode
 
 HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
 MIN_PASSWORD = 10
 # Argon2 copes with long input, but there is no reason to hash a megabyte.
 MAX_PASSWORD = 1024
 MAX_DISPLAY_NAME = 80
+
+
+MAX_SEARCH = 200
+
+
+def search_term(search: str | None) -> str | None:
+    """A listing's `search` argument: None when blank, refused when too long."""
+    term = search.strip() if search else ""
+    if not term:
+        return None
+    if len(term) > MAX_SEARCH:
+        raise BadUserInput(f"`search` is limited to {MAX_SEARCH} characters", argument="search")
+    return term
 
 
 def normalise_handle(handle: str) -> str:

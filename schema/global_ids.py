@@ -8,7 +8,8 @@ import re
 
 from resolvers.errors import BadUserInput
 
-DIGITS = re.compile(r"[1-9][0-9]{0,17}")
+DIGITS = re.compile(r"[1-9][0-9]{0,17}")  # a row id
+DOCUMENT_ID = re.compile(r"[0-9a-f]{24}")  # an ObjectId in hex
 
 
 def to_global_id(type_name: str, key: int | str) -> str:
@@ -37,10 +38,6 @@ def int_key(global_id: str, expected_type: str) -> int:
 def object_key(global_id: str, expected_type: str) -> str:
     """The document id (24 hex digits) inside a global ID of `expected_type`."""
     type_name, key = from_global_id(global_id)
-    if (
-        type_name != expected_type
-        or len(key) != 24
-        or not all(c in "0123456789abcdef" for c in key)
-    ):
+    if type_name != expected_type or not DOCUMENT_ID.fullmatch(key):
         raise BadUserInput(f"invalid {expected_type} ID: {global_id[:64]!r}")
     return key

@@ -13,14 +13,13 @@ from resolvers import users as user_rules
 from resolvers.errors import BadUserInput
 from schema.comments import Comment
 from schema.connections import Connection, connection
-from schema.global_ids import DIGITS, from_global_id, int_key
+from schema.global_ids import DIGITS, DOCUMENT_ID, from_global_id, int_key
 from schema.node import Node
 from schema.notifications import Notification
 from schema.posts import Post, post_or_none
 from schema.users import User, user_or_none
 
 MAX_NODES = 100
-HEX = frozenset("0123456789abcdef")
 
 
 async def _resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
@@ -33,7 +32,7 @@ async def _resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
         if type_name == "User":
             return user_or_none(await user_rules.by_id(ctx, int(key)))
         return post_or_none(await post_rules.visible(ctx, int(key)))
-    if len(key) != 24 or not set(key) <= HEX:
+    if not DOCUMENT_ID.fullmatch(key):
         return None
     if type_name == "Comment":
         comment = await comment_rules.visible(ctx, key)

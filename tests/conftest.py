@@ -31,6 +31,7 @@ from starlette.applications import Starlette
 
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.migrate import upgrade
+from schema.global_ids import from_global_id
 from settings import Settings, load_settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -204,6 +205,11 @@ class GraphQLClient:
 @pytest.fixture
 def gql(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+def key_of(global_id: str) -> str:
+    """The database key inside a Relay global ID."""
+    return from_global_id(global_id)[1]
 
 
 def unique_handle(prefix: str = "u") -> str:

@@ -11,6 +11,7 @@ import pytest
 from conftest import GraphQLClient, RunningApp, unique_handle
 
 from auth.tokens import issue_access_token
+from schema.global_ids import from_global_id
 
 AUTH_FIELDS = """
   user { id handle displayName role email createdAt profile { bio links avatarUrl location } }
@@ -246,7 +247,7 @@ async def test_unknown_refresh_tokens_are_unauthenticated(gql: GraphQLClient, to
 async def test_invalid_access_tokens(gql: GraphQLClient, app_server: RunningApp) -> None:
     session = await register(gql)
     key = app_server.settings.jwt_key()
-    user_id = int(_user_id(session))
+    user_id = int(from_global_id(session["user"]["id"])[1])
     past = datetime.now(UTC) - timedelta(hours=1)
     expired = issue_access_token(key, user_id, "USER", 60, now=past).token
     forged = issue_access_token("another-key-" + "x" * 40, user_id, "ADMIN", 600).token
@@ -270,13 +271,6 @@ async def test_invalid_access_tokens(gql: GraphQLClient, app_server: RunningApp)
     )
     assert malformed.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "Bearer" in malformed.json()["errors"][0]["message"]
-
-
-def _user_id(session: dict[str, Any]) -> str:
-    import base64
-
-    raw = session["user"]["id"]
-    return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().split(":")[1]
 
 
 async def test_admin_sees_emails(gql: GraphQLClient, app_server: RunningApp) -> None:

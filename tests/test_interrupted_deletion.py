@@ -10,11 +10,7 @@ import pytest
 from conftest import BACKENDS, GraphQLClient, backend_settings, start_app
 from test_content_api import add_comment, create_post, notifications, react, register
 
-
-def key_of(global_id: str) -> str:
-    import base64
-
-    return base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode().split(":")[1]
+from schema.global_ids import from_global_id
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -35,7 +31,7 @@ async def test_interrupted_post_deletion_hides_everything_and_is_finished_at_sta
 
             # The deletion dies right after its first step: only the tombstone is written.
             stores = running.app.state.stores
-            post_id = int(key_of(post["id"]))
+            post_id = int(from_global_id(post["id"])[1])
             assert await stores.relational.posts.mark_deleted(post_id)
 
             lookups = await gql(
@@ -79,7 +75,7 @@ async def test_a_comment_racing_a_deletion_is_taken_back(
             gql = GraphQLClient(http)
             author = await register(gql, "race")
             post = await create_post(gql, author)
-            post_id = int(key_of(post["id"]))
+            post_id = int(from_global_id(post["id"])[1])
             comments = stores.documents.comments
             original_add = comments.add
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from conftest import GraphQLClient, RunningApp
+from conftest import GraphQLClient, RunningApp, key_of
 from test_accounts import register
 
 DEEP = """
@@ -34,7 +34,7 @@ async def seed(app_server: RunningApp, gql: GraphQLClient, tag: str) -> dict[str
     Authors, commenters and repliers are different people, so no level of the
     query is served from another level's cache, whatever N is."""
     people = [await register(gql) for _ in range(17)]
-    viewer, rest = people[0], [int(_key(p["user"]["id"])) for p in people[1:]]
+    viewer, rest = people[0], [int(key_of(p["user"]["id"])) for p in people[1:]]
     authors, commenters, repliers = rest[:10], rest[10:13], rest[13:16]
     stores = app_server.app.state.stores
     for user_id in rest:
@@ -51,14 +51,8 @@ async def seed(app_server: RunningApp, gql: GraphQLClient, tag: str) -> dict[str
                 for r in range(3):
                     await stores.documents.comments.add(post.id, repliers[r], f"r{r}", comment.id)
         await stores.documents.reactions.add(post.id, commenters[0], "LIKE")
-        await stores.documents.reactions.add(post.id, int(_key(viewer["user"]["id"])), "LOVE")
+        await stores.documents.reactions.add(post.id, int(key_of(viewer["user"]["id"])), "LOVE")
     return viewer
-
-
-def _key(global_id: str) -> str:
-    import base64
-
-    return base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode().split(":")[1]
 
 
 async def test_deep_query_round_trips_do_not_grow_with_n(

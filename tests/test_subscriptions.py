@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import BACKENDS, GraphQLClient, RunningApp, backend_settings, start_app
+from conftest import BACKENDS, GraphQLClient, RunningApp, backend_settings, key_of, start_app
 from gql import Client
 from gql import gql as document
 from gql.transport.exceptions import TransportQueryError
@@ -139,7 +139,9 @@ async def test_since_older_than_retention_is_a_clear_error(
             bus = running.app.state.stores.events
 
             cursors = [
-                await bus.publish(f"post:{_key(post['id'])}:comments", {"comment_id": _key(first)})
+                await bus.publish(
+                    f"post:{key_of(post['id'])}:comments", {"comment_id": key_of(first)}
+                )
                 for _ in range(300)
             ]
             with pytest.raises(TransportQueryError) as caught:
@@ -151,12 +153,6 @@ async def test_since_older_than_retention_is_a_clear_error(
             assert "since" in error["message"]
     finally:
         await running.stop()
-
-
-def _key(global_id: str) -> str:
-    import base64
-
-    return base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode().split(":")[1]
 
 
 async def test_notifications_need_auth_and_are_the_viewers_own(
@@ -217,7 +213,7 @@ async def test_expiring_token_ends_authenticated_subscriptions(
 ) -> None:
     user = await register(gql, "ex")
     short = issue_access_token(
-        app_server.settings.jwt_key(), int(_key(user.id)), "USER", ttl_seconds=2
+        app_server.settings.jwt_key(), int(key_of(user.id)), "USER", ttl_seconds=2
     ).token
     with pytest.raises(TransportQueryError) as caught:
         await collect(app_server, NOTIFICATIONS, None, 1, token=short, timeout=15)
@@ -298,10 +294,10 @@ async def test_a_stalled_subscriber_is_cut_off_and_others_get_everything(
                 for sink in sinks
             ]
             bus = running.app.state.stores.events
-            topic = f"post:{_key(post['id'])}:comments"
+            topic = f"post:{key_of(post['id'])}:comments"
             for sent in range(0, events, batch):
                 for _ in range(batch):
-                    await bus.publish(topic, {"comment_id": _key(big["id"])})
+                    await bus.publish(topic, {"comment_id": key_of(big["id"])})
                 # Healthy clients keep up (they are never more than a batch behind);
                 # the stalled one only falls further behind.
                 async with asyncio.timeout(30):

@@ -72,15 +72,14 @@ async def test_a_connection_outliving_its_token_is_refused(
     app_server: RunningApp, gql: GraphQLClient
 ) -> None:
     import asyncio
-    import base64
 
     from gql.transport.exceptions import TransportQueryError
 
     from auth.tokens import issue_access_token
+    from schema.global_ids import from_global_id
 
     session = await register(gql)
-    raw = session["user"]["id"]
-    user_id = int(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().split(":")[1])
+    user_id = int(from_global_id(session["user"]["id"])[1])
     token = issue_access_token(app_server.settings.jwt_key(), user_id, "USER", 2).token
     async with Client(transport=transport(app_server, {"authorization": f"Bearer {token}"})) as c:
         assert (await c.execute(VIEWER))["viewer"]["handle"] == session["user"]["handle"]

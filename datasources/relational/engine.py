@@ -92,6 +92,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+async def advance_id_sequence(session: AsyncSession, table: str) -> None:
+    """After inserting rows with explicit ids: PostgreSQL's sequence must move past
+    them, or the next ordinary insert collides (SQLite needs nothing)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) "  # noqa: S608
+                f"FROM {table} HAVING max(id) IS NOT NULL"
+            )
+        )
+
+
 class RelationalStore:
     """Owns the engine; hands out one short-lived session per unit of work.
 

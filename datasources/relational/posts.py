@@ -21,13 +21,13 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     true,
     tuple_,
     update,
 )
 
 from datasources.paging import Key, Page, PageRequest, page_from_rows
+from datasources.relational.engine import advance_id_sequence
 from datasources.relational.models import Follow, Post, PostTag
 from datasources.relational.records import utc
 
@@ -287,13 +287,7 @@ class PostRepository:
             await session.execute(insert(Post.__table__), rows)
             if tag_rows:
                 await session.execute(insert(PostTag.__table__), tag_rows)
-            if not self._store.is_sqlite:
-                await session.execute(
-                    text(
-                        "SELECT setval(pg_get_serial_sequence('posts', 'id'), max(id)) "
-                        "FROM posts HAVING max(id) IS NOT NULL"
-                    )
-                )
+            await advance_id_sequence(session, "posts")
         return len(rows)
 
     # Reads

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from datasources.paging import Key, Page, PageRequest, page_from_rows
+from datasources.relational.engine import advance_id_sequence
 from datasources.relational.models import User
 from datasources.relational.posts import contains_ci
 from datasources.relational.records import UserRecord
@@ -84,13 +85,7 @@ class UserRepository:
         ]
         async with self._store.write() as session:
             await session.execute(insert(User.__table__), rows)
-            if not self._store.is_sqlite:
-                await session.execute(
-                    text(
-                        "SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) "
-                        "FROM users HAVING max(id) IS NOT NULL"
-                    )
-                )
+            await advance_id_sequence(session, "users")
         return len(rows)
 
     async def get_many(self, ids: Sequence[int]) -> list[UserRecord | None]:
