@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -53,6 +54,36 @@ class Settings(BaseSettings):
     ws_max_subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
     ws_max_connections_per_user: int = Field(default=10, ge=1, le=1000)
     ws_legacy_protocol: bool = False
+    # WebSocket messages larger than this close the connection (1009).
+    ws_max_message_bytes: int = Field(default=65_536, ge=1_024, le=16_777_216)
+    # Anonymous clients: concurrent WebSocket connections and subscriptions per address.
+    ws_max_anonymous_connections_per_address: int = Field(default=20, ge=1, le=100_000)
+    ws_max_anonymous_subscriptions_per_address: int = Field(default=100, ge=1, le=1_000_000)
+    # Time limits
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    execution_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    sql_statement_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    mongodb_timeout_ms: int = Field(default=5_000, ge=10, le=600_000)
+    mongodb_server_selection_timeout_ms: int = Field(default=1_000, ge=10, le=60_000)
+    # Rate limits: requests per minute, per client address and per signed-in account.
+    rate_limit_per_address: int = Field(default=600, ge=1)
+    rate_limit_per_account: int = Field(default=1_200, ge=1)
+    # login / register / refreshToken attempts per 15 minutes, per address and per account.
+    auth_rate_limit_per_address: int = Field(default=30, ge=1)
+    auth_rate_limit_per_account: int = Field(default=10, ge=1)
+    max_mutations_per_operation: int = Field(default=10, ge=1, le=1_000)
+    # Cost budget: points per client (viewer, or address when anonymous) per window.
+    cost_budget_points: int = Field(default=100_000, ge=1)
+    cost_budget_window_seconds: int = Field(default=3_600, ge=1, le=86_400)
+    max_operation_cost: int = Field(default=20_000, ge=1)
+    # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Persisted documents
+    persisted_queries_max_entries: int = Field(default=10_000, ge=0)
+    # A JSON manifest {hash: document} (GraphQL Codegen's persisted-documents.json);
+    # with trusted_documents_only, only those documents run.
+    trusted_documents_file: Path | None = None
+    trusted_documents_only: bool = False
 
     _jwt_key: str | None = PrivateAttr(default=None)
 
@@ -99,6 +130,34 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {entry!r}") from None
+        return value
+
+    @field_validator("trusted_documents_file", mode="before")
+    @classmethod
+    def _empty_path_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _trusted_documents(self) -> Settings:
+        if self.trusted_documents_only and self.trusted_documents_file is None:
+            raise ValueError("TRUSTED_DOCUMENTS_ONLY: needs TRUSTED_DOCUMENTS_FILE")
+        return self
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -54,6 +54,8 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    # The client's address (X-Forwarded-For only from a trusted proxy): rate limits key on it.
+    client_address: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,7 +79,7 @@ class Context:
         _event_loaders.set(loaders)
         return loaders
 
-    def authenticate(self, authorization: str | None) -> None:
+    async def authenticate(self, authorization: str | None) -> None:
         """Sets `viewer` (or `auth_error`) from an `Authorization` header value."""
         self.viewer, self.viewer_expires_at, self.auth_error = None, None, None
         token = bearer_token(authorization)

@@ -47,7 +47,7 @@ class AgoraGraphQL(GraphQL[Context, None]):
             response=response,
         )
         if isinstance(request, Request):
-            context.authenticate(request.headers.get("authorization"))
+            await context.authenticate(request.headers.get("authorization"))
         return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -56,7 +56,7 @@ class AgoraGraphQL(GraphQL[Context, None]):
         authorization = params.get("authorization") or params.get("Authorization")
         if authorization is not None and not isinstance(authorization, str):
             raise ConnectionRejectionError()
-        context.authenticate(authorization)
+        await context.authenticate(authorization)
         if context.auth_error:
             # A bad token closes the socket with 4403 instead of acting anonymous.
             raise ConnectionRejectionError({"message": context.auth_error})
