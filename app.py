@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             migrate=not settings.is_production,
             event_retention=settings.event_retention,
             event_subscriber_buffer=settings.event_subscriber_buffer,
+            statement_timeout_seconds=settings.sql_statement_timeout_seconds,
+            mongodb_timeout_ms=settings.mongodb_timeout_ms,
+            mongodb_server_selection_timeout_ms=settings.mongodb_server_selection_timeout_ms,
         )
         await finish_deletions(app.state.stores)
         log.info(

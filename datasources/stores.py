@@ -8,6 +8,7 @@ from pathlib import Path
 from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
 from datasources.events import EventBus, open_event_bus
 from datasources.instrumentation import MongoCommandCounter, instrument_engine
+from datasources.rate_limits import RateLimiter, open_rate_limiter
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.migrate import upgrade
 
@@ -17,11 +18,17 @@ class Datastores:
     relational: RelationalStore
     documents: DocumentStore
     events: EventBus
+    limits: RateLimiter
 
     async def close(self) -> None:
         # Each close is attempted even if an earlier one fails.
         errors: list[BaseException] = []
-        for close in (self.events.close, self.documents.close, self.relational.close):
+        for close in (
+            self.limits.close,
+            self.events.close,
+            self.documents.close,
+            self.relational.close,
+        ):
             try:
                 await close()
             except Exception as error:
@@ -40,8 +47,13 @@ async def open_datastores(
     migrate: bool,
     event_retention: int = 10_000,
     event_subscriber_buffer: int = 1000,
+    statement_timeout_seconds: float | None = None,
+    mongodb_timeout_ms: int | None = None,
+    mongodb_server_selection_timeout_ms: int | None = None,
 ) -> Datastores:
-    relational = open_relational_store(database_url)
+    relational = open_relational_store(
+        database_url, statement_timeout_seconds=statement_timeout_seconds
+    )
     instrument_engine(relational.engine)
     embedded = EmbeddedDocumentServer(data_dir) if mongodb_url is None else None
     documents: DocumentStore | None = None
@@ -53,6 +65,8 @@ async def open_datastores(
             mongodb_database,
             embedded=embedded,
             event_listeners=[MongoCommandCounter()],
+            timeout_ms=mongodb_timeout_ms,
+            server_selection_timeout_ms=mongodb_server_selection_timeout_ms,
         )
         await documents.ensure_indexes()
         events = open_event_bus(
@@ -66,4 +80,4 @@ async def open_datastores(
             await embedded.stop()
         await relational.close()
         raise
-    return Datastores(relational, documents, events)
+    return Datastores(relational, documents, events, open_rate_limiter(redis_url))

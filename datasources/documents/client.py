@@ -54,6 +54,8 @@ async def open_document_store(
     *,
     embedded: EmbeddedDocumentServer | None = None,
     event_listeners: Sequence[CommandListener] = (),
+    timeout_ms: int | None = None,
+    server_selection_timeout_ms: int | None = None,
 ) -> DocumentStore:
     """Connect to `url`, or start `embedded` and connect to it when no URL is given.
     `event_listeners` are PyMongo command listeners (the tests count round trips)."""

@@ -145,5 +145,7 @@ class RelationalStore:
         await self.engine.dispose()
 
 
-def open_relational_store(url: str) -> RelationalStore:
+def open_relational_store(
+    url: str, *, statement_timeout_seconds: float | None = None
+) -> RelationalStore:
     return RelationalStore(create_engine(url))
