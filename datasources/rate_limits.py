@@ -11,6 +11,18 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.maint_notifications import MaintNotificationsConfig
+
+from logs import get_logger
+
+log = get_logger(__name__)
+
 
 @dataclass(frozen=True)
 class Window:
@@ -96,9 +108,151 @@ class InProcessRateLimiter:
         self._windows.clear()
 
 
+# Each script is one atomic round trip. KEYS[1] holds the points used in the current
+# window and expires when the window ends; a missing key is a window not yet started.
+
+# ARGV: limit, window in ms, cost. Returns {allowed (0/1), used, ms until the window resets}.
+_HIT = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local pttl = redis.call('PTTL', KEYS[1])
+local limit = tonumber(ARGV[1])
+local window_ms = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+if used + cost > limit then
+    if pttl == -1 then
+        -- A count without a window would refuse forever: give it one.
+        redis.call('PEXPIRE', KEYS[1], window_ms)
+    end
+    if pttl < 0 then pttl = window_ms end
+    return {0, used, pttl}
+end
+used = redis.call('INCRBY', KEYS[1], cost)
+if pttl < 0 then
+    redis.call('PEXPIRE', KEYS[1], window_ms)
+    pttl = window_ms
+end
+return {1, used, pttl}
+"""
+
+# ARGV: cost. Takes back up to `cost` points; DECRBY keeps the key's TTL.
+_REFUND = """
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local used = tonumber(current)
+local take = used - math.max(used - tonumber(ARGV[1]), 0)
+if take ~= 0 then redis.call('DECRBY', KEYS[1], take) end
+return 0
+"""
+
+# Returns {used, ms until the window resets, or -1 when no window has started}.
+_PEEK = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then pttl = -1 end
+return {used, pttl}
+"""
+
+
+class RedisRateLimiter:
+    """Counts in Redis, shared by every server process; one atomic script per call.
+
+    If Redis cannot be reached or fails, a call is answered by an in-process limiter
+    instead of raising (limits then hold per process until Redis is back). After a
+    connection failure Redis is left alone for `RETRY_AFTER` seconds, so an unreachable
+    Redis costs at most one short timeout per that interval rather than one per call.
+    """
+
+    KEY_PREFIX = "agora:rl:"
+    SOCKET_TIMEOUT = 0.5  # seconds, to connect and for each reply
+    MAX_CONNECTIONS = 32
+    RETRY_AFTER = 1.0  # seconds without trying Redis after a connection failure
+    WARN_EVERY = 30.0  # seconds between two warnings about Redis failing
+
+    def __init__(self, redis_url: str) -> None:
+        # from_pool: the client owns the pool, so aclose() disconnects it. No retries in
+        # redis-py: a script that timed out may have run, and retrying would count twice.
+        # Maintenance notifications off: while they are on ("auto" by default with RESP3),
+        # redis-py 8 skips its check for pooled connections the server has closed, so
+        # every pooled connection would fail one call after a Redis restart.
+        self._client = aioredis.Redis.from_pool(
+            aioredis.BlockingConnectionPool.from_url(
+                redis_url,
+                max_connections=self.MAX_CONNECTIONS,
+                timeout=self.SOCKET_TIMEOUT,
+                socket_connect_timeout=self.SOCKET_TIMEOUT,
+                socket_timeout=self.SOCKET_TIMEOUT,
+                retry=Retry(NoBackoff(), 0),
+                client_name="agora-rate-limits",
+                maint_notifications_config=MaintNotificationsConfig(enabled=False),
+            )
+        )
+        self._hit = self._client.register_script(_HIT)
+        self._refund = self._client.register_script(_REFUND)
+        self._peek = self._client.register_script(_PEEK)
+        self._fallback = InProcessRateLimiter()
+        self._skip_redis_until = 0.0
+        self._last_warning: float | None = None
+
+    def _key(self, key: str) -> str:
+        return self.KEY_PREFIX + key
+
+    def _use_redis(self) -> bool:
+        return time.monotonic() >= self._skip_redis_until
+
+    def _failed(self, error: Exception) -> None:
+        now = time.monotonic()
+        if isinstance(error, RedisConnectionError | RedisTimeoutError | OSError):
+            self._skip_redis_until = now + self.RETRY_AFTER
+        if self._last_warning is None or now - self._last_warning >= self.WARN_EVERY:
+            self._last_warning = now
+            log.warning(
+                "rate limits: redis failed, counting in this process",
+                error=f"{type(error).__name__}: {error}",
+            )
+
+    async def hit(self, key: str, limit: int, window_seconds: int, cost: int = 1) -> Window:
+        if self._use_redis():
+            try:
+                allowed, used, pttl = await self._hit(
+                    keys=[self._key(key)], args=[limit, _ms(window_seconds), cost]
+                )
+            except (RedisError, OSError) as error:
+                self._failed(error)
+            else:
+                return Window(bool(allowed), limit, int(used), time.time() + int(pttl) / 1000)
+        return await self._fallback.hit(key, limit, window_seconds, cost)
+
+    async def refund(self, key: str, cost: int) -> None:
+        if self._use_redis():
+            try:
+                await self._refund(keys=[self._key(key)], args=[cost])
+            except (RedisError, OSError) as error:
+                self._failed(error)
+            else:
+                return
+        await self._fallback.refund(key, cost)
+
+    async def peek(self, key: str, limit: int, window_seconds: int) -> Window:
+        if self._use_redis():
+            try:
+                used, pttl = await self._peek(keys=[self._key(key)])
+            except (RedisError, OSError) as error:
+                self._failed(error)
+            else:
+                pttl = int(pttl) if int(pttl) >= 0 else _ms(window_seconds)
+                return Window(int(used) < limit, limit, int(used), time.time() + pttl / 1000)
+        return await self._fallback.peek(key, limit, window_seconds)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+        await self._fallback.close()
+
+
+def _ms(seconds: float) -> int:
+    return max(round(seconds * 1000), 1)
+
+
 def open_rate_limiter(redis_url: str | None) -> RateLimiter:
     if redis_url is None:
         return InProcessRateLimiter()
-    from datasources.rate_limits_redis import RedisRateLimiter  # noqa: PLC0415
-
     return RedisRateLimiter(redis_url)
