@@ -16,9 +16,11 @@ from resolvers.posts import finish_deletions
 from schema import build_schema
 from settings import Settings, load_settings_or_exit
 from web.body_limit import BodyLimitMiddleware
+from web.graphql_http import GraphQLOverHTTP
 from web.graphql_view import AgoraGraphQL
 from web.health import healthz, readyz
 from web.request_id import RequestIdMiddleware
+from web.security_headers import SecurityHeadersMiddleware
 
 log = get_logger("agora")
 
@@ -26,7 +28,9 @@ log = get_logger("agora")
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings_or_exit()
     configure_logging(settings.log_level, json=settings.is_production)
-    graphql = AgoraGraphQL(build_schema(production=settings.is_production), settings)
+    schema = build_schema(production=settings.is_production)
+    graphql = AgoraGraphQL(schema, settings)
+    graphql_http = GraphQLOverHTTP(schema, settings, ide=graphql)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -62,20 +66,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql_http.__call__, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(SecurityHeadersMiddleware, production=settings.is_production),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["authorization", "content-type", "x-request-id"],
-                expose_headers=["x-request-id"],
+                expose_headers=[
+                    "x-request-id",
+                    "ratelimit-limit",
+                    "ratelimit-remaining",
+                    "ratelimit-reset",
+                    "retry-after",
+                ],
                 max_age=600,
             ),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                timeout_seconds=settings.body_timeout_seconds,
+            ),
         ],
         lifespan=lifespan,
     )

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     auth_rate_limit_per_account: int = Field(default=10, ge=1)
     max_mutations_per_operation: int = Field(default=10, ge=1, le=1_000)
     # Cost budget: points per client (viewer, or address when anonymous) per window.
-    cost_budget_points: int = Field(default=100_000, ge=1)
+    cost_budget_points: int = Field(default=2_000_000, ge=1)
     cost_budget_window_seconds: int = Field(default=3_600, ge=1, le=86_400)
     max_operation_cost: int = Field(default=20_000, ge=1)
     # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For is believed.

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.websockets import WebSocket
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from schema.admission import AdmissionControl
 from schema.comments import Comment
-from schema.cost import CostLimit
+from schema.document_checks import DocumentChecks
 from schema.errors import ErrorPolicy, log_errors
 from schema.mutation import Mutation
 from schema.notifications import Notification
@@ -27,26 +23,6 @@ from schema.query import Query
 from schema.query_stats import QueryStatsInLogs, QueryStatsInResponse
 from schema.subscription import Subscription
 from schema.users import User
-
-MAX_DEPTH = 12
-MAX_TOKENS = 5_000
-MAX_ALIASES = 30
-
-
-# Extensions are passed as classes so that no state is shared between requests.
-class DepthLimit(QueryDepthLimiter):
-    def __init__(self) -> None:
-        super().__init__(max_depth=MAX_DEPTH)
-
-
-class TokenLimit(MaxTokensLimiter):
-    def __init__(self) -> None:
-        super().__init__(max_token_count=MAX_TOKENS)
-
-
-class AliasLimit(MaxAliasesLimiter):
-    def __init__(self) -> None:
-        super().__init__(max_alias_count=MAX_ALIASES)
 
 
 class FreshLoadersPerOperation(SchemaExtension):
@@ -79,33 +55,42 @@ class OperationRules(SchemaExtension):
 
 
 class AgoraSchema(strawberry.Schema):
+    # Set by build_schema once the GraphQL schema exists.
+    document_checks: DocumentChecks
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         log_errors(errors)
 
 
-def build_schema(*, production: bool) -> strawberry.Schema:
-    extensions: list[type[SchemaExtension]] = [
+def build_schema(*, production: bool) -> AgoraSchema:
+    """Extensions are passed as classes or factories, so no state is shared between
+    operations. Production hides introspection and "Did you mean …?" suggestions."""
+
+    def admission() -> AdmissionControl:
+        return AdmissionControl(schema.document_checks)
+
+    extensions: list[Callable[[], SchemaExtension]] = [
         ErrorPolicy,
-        TokenLimit,
-        DepthLimit,
-        AliasLimit,
-        CostLimit,
+        admission,
         FreshLoadersPerOperation,
         OperationRules,
+        QueryStatsInLogs if production else QueryStatsInResponse,
     ]
-    if production:
-        extensions += [DisableIntrospection, QueryStatsInLogs]
-    else:
-        extensions.append(QueryStatsInResponse)
-    return AgoraSchema(
+    schema = AgoraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[User, Post, Comment, Notification],
         extensions=extensions,
     )
+    schema.document_checks = DocumentChecks(
+        schema._schema,
+        hide_suggestions=production,
+        extra_rules=(NoSchemaIntrospectionCustomRule,) if production else (),
+    )
+    return schema
 
 
 def schema_sdl() -> str:

@@ -1,36 +1,44 @@
-"""Refuses operations that could return too many objects: depth and alias limits
-alone allow `users(first: 100) { followers(first: 100) { followers(first: 100) … } }`.
+"""What an operation costs: the number of field values its response can hold.
 
-The estimate multiplies page sizes down the nesting: each field costs one object
-times the size of every list it is nested in. It runs after validation, when the
-variables are known.
+Requested cost, known before execution from the document and the operation's
+variables (defaults included, exactly like sent values):
+
+- every field costs 1, plus what its selection costs;
+- a list of objects multiplies its selection's cost by its length: `edges` by the
+  page size of its connection (`first`, 20 when not given), `nodes(ids:)` by the
+  number of ids, `reactions` by the number of reaction kinds;
+- `rateLimit` costs nothing.
+
+Actual cost, after execution: the same count over the response's data, so the
+difference between the two is what the client did not get (a short last page).
+Each fragment is costed once per page size, so the count is linear in the document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
 )
-from strawberry.extensions import SchemaExtension
 
-MAX_COST = 20_000
 DEFAULT_FIRST = 20
+REACTION_KINDS = 4
 # Fields that return a page whose size the `first` argument sets.
 PAGED_FIELDS = frozenset(
     {"posts", "users", "feed", "notifications", "followers", "following", "comments", "replies"}
 )
+FREE_FIELDS = frozenset({"rateLimit"})
 
 
 def _argument(field: FieldNode, name: str, variables: Mapping[str, Any]) -> Any:
@@ -44,66 +52,87 @@ def _argument(field: FieldNode, name: str, variables: Mapping[str, Any]) -> Any:
             return int(value.value)
         if isinstance(value, ListValueNode):
             return list(value.values)
+        if isinstance(value, NullValueNode):
+            return None
+        return [value]  # a single value where a list is expected is a list of one
     return None
 
 
-def _fan_out(field: FieldNode, variables: Mapping[str, Any]) -> int:
-    name = field.name.value
-    if name in PAGED_FIELDS:
-        first = _argument(field, "first", variables)
-        return max(first, 1) if isinstance(first, int) else DEFAULT_FIRST
-    if name == "nodes":
-        ids = _argument(field, "ids", variables)
-        return max(len(ids), 1) if isinstance(ids, list) else 1
-    return 1
+class _Costing:
+    def __init__(
+        self, fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any]
+    ) -> None:
+        self.fragments = fragments
+        self.variables = variables
+        self.done: dict[tuple[str, int], int] = {}
+        self.walking: set[str] = set()
+
+    def page_size(self, field: FieldNode) -> int:
+        first = _argument(field, "first", self.variables)
+        return max(first, 0) if isinstance(first, int) else DEFAULT_FIRST
+
+    def multiplier(self, field: FieldNode, page: int) -> int:
+        name = field.name.value
+        if name == "edges":
+            return page
+        if name == "nodes":
+            ids = _argument(field, "ids", self.variables)
+            return len(ids) if isinstance(ids, list) else 1
+        if name == "reactions":
+            return REACTION_KINDS
+        return 1
+
+    def fragment(self, name: str, page: int) -> int:
+        key = (name, page)
+        cost = self.done.get(key)
+        if cost is not None:
+            return cost
+        definition = self.fragments.get(name)
+        if definition is None or name in self.walking:
+            return 0  # validation refuses unknown fragments and cycles
+        self.walking.add(name)
+        cost = self.done[key] = self.selection_set(definition.selection_set, page)
+        self.walking.discard(name)
+        return cost
+
+    def selection_set(self, selection_set: SelectionSetNode | None, page: int) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value in FREE_FIELDS:
+                    continue
+                inner_page = (
+                    self.page_size(selection) if selection.name.value in PAGED_FIELDS else page
+                )
+                inner = self.selection_set(selection.selection_set, inner_page)
+                total += 1 + self.multiplier(selection, page) * inner
+            elif isinstance(selection, InlineFragmentNode):
+                total += self.selection_set(selection.selection_set, page)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.fragment(selection.name.value, page)
+        return total
 
 
-def selection_cost(
-    selection_set: SelectionSetNode | None,
+def requested_cost(
+    operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
-    seen: frozenset[str] = frozenset(),
 ) -> int:
-    if selection_set is None:
-        return 0
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            fan_out = _fan_out(selection, variables)
-            inner = selection_cost(selection.selection_set, fragments, variables, seen)
-            total += fan_out * (1 + inner)
-        elif isinstance(selection, InlineFragmentNode):
-            total += selection_cost(selection.selection_set, fragments, variables, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                total += selection_cost(fragment.selection_set, fragments, variables, seen | {name})
-        if total > MAX_COST:
-            break  # no need to count further
-    return total
+    """The most field values the operation's response can hold, given its coerced
+    variables (defaults applied)."""
+    return _Costing(fragments, variables).selection_set(operation.selection_set, DEFAULT_FIRST)
 
 
-class CostLimit(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        document = self.execution_context.graphql_document
-        if document is not None:
-            variables = self.execution_context.variables or {}
-            fragments = {
-                d.name.value: d for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }  # fmt: skip
-            name = self.execution_context.operation_name
-            for definition in document.definitions:
-                if not isinstance(definition, OperationDefinitionNode):
-                    continue
-                if name is not None and (definition.name is None or definition.name.value != name):
-                    continue
-                cost = selection_cost(definition.selection_set, fragments, variables)
-                if cost > MAX_COST:
-                    raise GraphQLError(
-                        f"query could return about {cost} objects; the limit is {MAX_COST} "
-                        "(ask for smaller pages or less nesting)",
-                        extensions={"code": "QUERY_TOO_COMPLEX"},
-                    )
-        yield
+def actual_cost(data: Any, *, root: bool = True) -> int:
+    """The field values the response's data holds, counted as `requested_cost` counts."""
+    if isinstance(data, dict):
+        return sum(
+            1 + actual_cost(value, root=False)
+            for key, value in data.items()
+            if not (root and key in FREE_FIELDS)
+        )
+    if isinstance(data, list):
+        return sum(actual_cost(item, root=False) for item in data if isinstance(item, dict))
+    return 0

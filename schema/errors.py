@@ -12,6 +12,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from datasources.failures import Failure, classify
 from datasources.relational.engine import UnstorableText
 from logs import get_logger
 from resolvers.errors import AppError, FieldError
@@ -23,7 +24,11 @@ UserErrorCode = strawberry.enum(
     UserErrorCodeValues, name="UserErrorCode", description="What was wrong with the input."
 )
 
-COMPLEXITY_HINTS = ("exceeds maximum operation depth", "max tokens", "aliases")
+# What a client is told when a datastore failed it; neither is a bug.
+FAILURES = {
+    Failure.TIMEOUT: ("a datastore took too long to answer; try again", "TIMEOUT"),
+    Failure.UNAVAILABLE: ("a datastore is unavailable; try again shortly", "SERVICE_UNAVAILABLE"),
+}
 
 
 @strawberry.type(description="A problem with the input that the client can fix.")
@@ -50,6 +55,8 @@ def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, AppError | GraphQLError | UnstorableText):
         return False
+    if classify(original) is not None:
+        return False
     # Variable coercion errors wrap whatever a scalar's parser raised; they
     # describe the client's input. Anything else raised is ours.
     return not (error.path is None and error.message.startswith("Variable "))
@@ -61,8 +68,6 @@ def _client_code(error: GraphQLError) -> str:
         return "GRAPHQL_PARSE_FAILED"
     if message.startswith("Variable ") or "cannot represent" in message:
         return "BAD_USER_INPUT"
-    if any(hint in message for hint in COMPLEXITY_HINTS):
-        return "QUERY_TOO_COMPLEX"
     return "GRAPHQL_VALIDATION_FAILED"
 
 
@@ -78,7 +83,11 @@ def present(error: GraphQLError, request_id: str) -> GraphQLError:
             path=error.path,
             extensions={"code": "BAD_USER_INPUT"},
         )
-    if isinstance(original, AppError):
+    failure = classify(original) if original is not None else None
+    if failure is not None:
+        message, code = FAILURES[failure]
+        extensions = {"code": code, "requestId": request_id}
+    elif isinstance(original, AppError):
         extensions = {**original.extensions, "code": original.code}
         message = original.message
     elif is_unexpected(error):

@@ -17,6 +17,7 @@ from schema.global_ids import DIGITS, DOCUMENT_ID, from_global_id, int_key
 from schema.node import Node
 from schema.notifications import Notification
 from schema.posts import Post, post_or_none
+from schema.rate_limit import RateLimit, rate_limit
 from schema.users import User, user_or_none
 
 MAX_NODES = 100
@@ -54,6 +55,11 @@ class Query:
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"at most {MAX_NODES} ids per request", argument="ids")
         return list(await asyncio.gather(*(_resolve_node(info, i) for i in ids)))
+
+    rate_limit: RateLimit = strawberry.field(
+        resolver=rate_limit,
+        description="The client's cost budget: cost, limit, remaining, resetAt. Costs nothing.",
+    )
 
     @strawberry.field(description="The signed-in user; null when anonymous.")
     async def viewer(self, info: strawberry.Info) -> User | None:

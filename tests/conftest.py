@@ -73,6 +73,14 @@ def secantus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 _database_counter = iter(range(1, 10_000))
 
+UNLIMITED = {
+    "rate_limit_per_address": 10_000_000,
+    "rate_limit_per_account": 10_000_000,
+    "auth_rate_limit_per_address": 10_000_000,
+    "auth_rate_limit_per_account": 10_000_000,
+    "cost_budget_points": 1_000_000_000,
+}
+
 
 @pytest.fixture
 def fresh_postgres(postgres_url: str) -> str:
@@ -104,7 +112,14 @@ def backend_settings(
     **overrides: Any,
 ) -> Settings:
     """Settings for an app on the given backend; real servers are started on demand."""
-    values: dict[str, Any] = {"data_dir": data_dir, "app_env": "development", **overrides}
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "app_env": "development",
+        # The suite's many clients all come from 127.0.0.1: the limits get their own
+        # apps and tests (test_protection*.py, test_auth_rate_limits.py).
+        **UNLIMITED,
+        **overrides,
+    }
     if backend == "real":
         postgres = request.getfixturevalue("postgres_url")
         values.setdefault(
