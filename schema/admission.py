@@ -126,6 +126,16 @@ def root_field_count(
     return count
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 class AdmissionControl(SchemaExtension):
     """Built per operation by the factory in `schema.build_schema`, bound to the
     schema's document checks."""
@@ -175,7 +185,9 @@ class AdmissionControl(SchemaExtension):
             return []
         context = self.execution_context.context
         settings = context.settings
-        operation = choose_operation(checked, self.execution_context.operation_name)
+        # `operation_name` falls back to the first operation; the spec says to refuse.
+        provided = self.execution_context._provided_operation_name
+        operation = choose_operation(checked, provided)
         if isinstance(operation, GraphQLError):
             return [operation]
         coerced = get_variable_values(
@@ -187,6 +199,8 @@ class AdmissionControl(SchemaExtension):
         )
         if isinstance(coerced, list):
             return [_error(e.message, "BAD_USER_INPUT") for e in coerced]
+        if _holds_nul(coerced.coerced):
+            return [_error("text must not contain NUL characters", "BAD_USER_INPUT")]
         fragments = {
             d.name.value: d
             for d in checked.document.definitions

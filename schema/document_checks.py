@@ -26,11 +26,12 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     parse,
     specified_rules,
     validate,
 )
-from graphql.validation import ASTValidationRule
+from graphql.validation import ASTValidationRule, ValidationRule
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -50,7 +51,28 @@ MAX_FIELD_REPEATS = 20
 CACHE_ENTRIES = 2_000
 CACHE_CHARACTERS = 16_000_000
 
-VALIDATION_RULES = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+
+class NoNulCharacters(ValidationRule):
+    """Text with NUL characters is refused everywhere: PostgreSQL cannot store it, so
+    no store accepts it, and the client hears so before anything runs."""
+
+    def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+        if "\x00" in node.value:
+            self.report_error(
+                GraphQLError(
+                    "text must not contain NUL characters",
+                    node,
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+            )
+
+
+VALIDATION_RULES = (
+    *specified_rules,
+    MaybeNullValidationRule,
+    OneOfInputValidationRule,
+    NoNulCharacters,
+)
 
 
 class TooComplex(Exception):

@@ -165,7 +165,15 @@ async def start_app(settings: Settings) -> RunningApp:
 
     port = free_port()
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="on",
+        log_level="warning",
+        proxy_headers=False,  # as `agora serve` runs it: the app reads X-Forwarded-For
+        ws_max_size=settings.ws_max_message_bytes,
+    )
     server = uvicorn.Server(config)
     # The test runner owns SIGINT; uvicorn must not swallow it.
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

@@ -1,25 +1,100 @@
-"""The Strawberry ASGI view: builds each request's context and authenticates WebSockets."""
+"""The Strawberry ASGI view for WebSocket (graphql-transport-ws) and the GraphiQL page.
+
+Each connection gets a context (its client address, and the viewer once
+`connection_init` authenticates). Anonymous clients are held to a number of
+connections, and of operations across them, per address; every client to a rate of
+new connections per address; and no message may be larger than
+WS_MAX_MESSAGE_BYTES (the socket is closed with 1009).
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
 from datasources.stores import Datastores
 from resolvers.context import Context, new_context
 from settings import Settings
+from web.client_address import ClientAddresses
 from web.request_id import current_request_id
+
+MESSAGE_TOO_BIG = 1009
+# New WebSocket connections per address per minute (anonymous or not).
+CONNECTIONS_PER_MINUTE = 120
+
+
+class SizeLimitedWebSocket(ASGIWebSocketAdapter):
+    """Refuses messages over the view's limit before decoding them."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object]:
+        limit = self.view.settings.ws_max_message_bytes  # type: ignore[attr-defined]
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                if len(text) > limit:
+                    await self.ws.close(MESSAGE_TOO_BIG, f"message larger than {limit} bytes")
+                    return
+                try:
+                    yield self.view.decode_json(text)
+                except ValueError as error:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from error
+        except KeyError as error:
+            raise NonTextMessageReceived from error
+        except WebSocketDisconnect:
+            pass
+
+
+class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with a cap on anonymous operations per client address."""
+
+    view: AgoraGraphQL
+
+    async def handle(self) -> None:
+        self.view.open_handlers[self.context.client_address].add(self)
+        try:
+            await super().handle()
+        finally:
+            handlers = self.view.open_handlers[self.context.client_address]
+            handlers.discard(self)
+            if not handlers:
+                del self.view.open_handlers[self.context.client_address]
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and self.context.viewer is None:
+            cap = self.view.settings.ws_max_anonymous_subscriptions_per_address
+            handlers = self.view.open_handlers[self.context.client_address]
+            if sum(len(h.operations) for h in handlers if h.context.viewer is None) >= cap:
+                error = GraphQLError(
+                    f"at most {cap} subscriptions per address without signing in",
+                    extensions={"code": "RATE_LIMITED"},
+                )
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
+        await super().handle_subscribe(message)
 
 
 class AgoraGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = SizeLimitedWebSocket  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = TransportWS
+
     def __init__(self, schema: strawberry.Schema, settings: Settings) -> None:
         protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
         if settings.ws_legacy_protocol:
@@ -34,21 +109,24 @@ class AgoraGraphQL(GraphQL[Context, None]):
             allowed_origins=settings.allowed_origins,
         )
         self.settings = settings
+        self.addresses = ClientAddresses(settings.trusted_proxies)
         # Open authenticated WebSocket connections per user, in this process.
         self._connections: Counter[int] = Counter()
+        # Open anonymous connections per address, in this process.
+        self._anonymous: Counter[str] = Counter()
+        self.open_handlers: defaultdict[str, set[TransportWS]] = defaultdict(set)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         stores: Datastores = request.app.state.stores
-        context = new_context(
+        peer = request.client.host if request.client else None
+        return new_context(
             self.settings,
             stores,
             current_request_id(),
             request=request,
             response=response,
+            client_address=self.addresses.of(peer, request.headers),
         )
-        if isinstance(request, Request):
-            await context.authenticate(request.headers.get("authorization"))
-        return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         """graphql-transport-ws `connection_init`: `{"authorization": "Bearer …"}`."""
@@ -60,12 +138,28 @@ class AgoraGraphQL(GraphQL[Context, None]):
         if context.auth_error:
             # A bad token closes the socket with 4403 instead of acting anonymous.
             raise ConnectionRejectionError({"message": context.auth_error})
-        if context.viewer is not None:
-            user_id = context.viewer.user_id
-            if self._connections[user_id] >= self.settings.ws_max_connections_per_user:
-                raise ConnectionRejectionError({"message": "too many connections for this user"})
-            self._connections[user_id] += 1
-            context.request.state.counted_user = user_id
+        window = await context.stores.limits.hit(
+            f"ws:address:{context.client_address}", CONNECTIONS_PER_MINUTE, 60
+        )
+        if not window.allowed:
+            raise ConnectionRejectionError(
+                {"message": "too many connections from this address; try again later"}
+            )
+        state = context.request.state
+        if context.viewer is None:
+            address = context.client_address
+            if self._anonymous[address] >= self.settings.ws_max_anonymous_connections_per_address:
+                raise ConnectionRejectionError(
+                    {"message": "too many connections from this address without signing in"}
+                )
+            self._anonymous[address] += 1
+            state.counted_address = address
+            return None
+        user_id = context.viewer.user_id
+        if self._connections[user_id] >= self.settings.ws_max_connections_per_user:
+            raise ConnectionRejectionError({"message": "too many connections for this user"})
+        self._connections[user_id] += 1
+        state.counted_user = user_id
         return None
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
@@ -74,8 +168,13 @@ class AgoraGraphQL(GraphQL[Context, None]):
         try:
             return await super().run(request)
         finally:
-            user_id = getattr(request.state, "counted_user", None)
-            if user_id is not None:
-                self._connections[user_id] -= 1
-                if self._connections[user_id] <= 0:
-                    del self._connections[user_id]
+            _release(self._connections, getattr(request.state, "counted_user", None))
+            _release(self._anonymous, getattr(request.state, "counted_address", None))
+
+
+def _release(counter: Counter[Any], key: Any) -> None:
+    if key is None:
+        return
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
