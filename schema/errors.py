@@ -100,7 +100,8 @@ def present(error: GraphQLError, request_id: str) -> GraphQLError:
             extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
         )
     else:
-        extensions = {"code": (error.extensions or {}).get("code") or _client_code(error)}
+        own = error.extensions or {}
+        extensions = {**own, "code": own.get("code") or _client_code(error)}
         message = error.message
     return GraphQLError(
         message,
