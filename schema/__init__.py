@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
@@ -16,6 +15,7 @@ from schema.admission import AdmissionControl
 from schema.comments import Comment
 from schema.document_checks import DocumentChecks
 from schema.errors import ErrorPolicy, log_errors
+from schema.introspection import NoSchemaIntrospection, hide_types
 from schema.mutation import Mutation
 from schema.notifications import Notification
 from schema.posts import Post
@@ -85,10 +85,12 @@ def build_schema(*, production: bool) -> AgoraSchema:
         types=[User, Post, Comment, Notification],
         extensions=extensions,
     )
+    if production:
+        hide_types(schema._schema)
     schema.document_checks = DocumentChecks(
         schema._schema,
         hide_suggestions=production,
-        extra_rules=(NoSchemaIntrospectionCustomRule,) if production else (),
+        extra_rules=(NoSchemaIntrospection,) if production else (),
     )
     return schema
 

@@ -77,7 +77,7 @@ class PersistedDocuments:
                 return known
             return NOT_FOUND
         if wanted is not None and document_hash(query) != wanted:
-            return Refusal("provided sha256Hash does not match the document", "BAD_USER_INPUT", 400)
+            return Refusal("provided sha256Hash does not match the document", "BAD_REQUEST", 400)
         if self.trusted_only:
             if (wanted or document_hash(query)) not in self.manifest:
                 return Refusal(
@@ -124,3 +124,22 @@ class PersistedDocuments:
 
     def __len__(self) -> int:
         return len(self._stored)
+
+
+def add_to_manifest(manifest_path: Path, sources: list[Path]) -> list[str]:
+    """Adds documents to a manifest file (created when missing) and returns their hashes.
+    A source is a .graphql file (one document) or a manifest of its own (JSON)."""
+    manifest = load_manifest(manifest_path) if manifest_path.exists() else {}
+    added: list[str] = []
+    for source in sources:
+        if source.suffix == ".json":
+            documents = list(load_manifest(source).values())
+        else:
+            documents = [source.read_text(encoding="utf-8")]
+        for document in documents:
+            digest = document_hash(document)
+            manifest[digest] = document
+            added.append(digest)
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return added
