@@ -1,7 +1,18 @@
-"""Engine, sessions and the store object that resolvers reach the relational data through."""
+"""Engine, sessions and the store object that resolvers reach the relational data through.
+
+Every statement runs under a time limit when one is configured
+(`statement_timeout_seconds`): PostgreSQL enforces it server-side
+(`statement_timeout`, SQLSTATE 57014, with asyncpg's `command_timeout` a little
+above it as a client-side safety net); SQLite, which runs in aiosqlite's worker
+thread, is interrupted by a progress handler once the statement's deadline has
+passed (SQLITE_INTERRUPT). Either way the session gets an exception that
+`datasources.failures.classify` names TIMEOUT, and the connection stays usable.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,13 +56,38 @@ def _refuse_nul(engine: AsyncEngine) -> None:
         return statement, parameters
 
 
-def create_engine(url: str) -> AsyncEngine:
-    engine = _create_engine(url)
+# asyncpg's own client-side limit sits this far above the server's statement_timeout,
+# so the server's cancel (a clean SQLSTATE 57014) normally wins; the client-side one
+# covers a server that stopped answering altogether.
+CLIENT_TIMEOUT_MARGIN_SECONDS = 1.0
+
+# SQLite calls the progress handler every this many virtual-machine instructions
+# (a few hundred microseconds of work): often enough to stop within milliseconds of
+# the deadline, rarely enough to cost nothing measurable.
+SQLITE_PROGRESS_INSTRUCTIONS = 10_000
+
+
+def create_engine(url: str, *, statement_timeout_seconds: float | None = None) -> AsyncEngine:
+    """An engine for `url`; with `statement_timeout_seconds`, no statement runs longer."""
+    if statement_timeout_seconds is not None and statement_timeout_seconds <= 0:
+        raise ValueError("statement_timeout_seconds must be positive")
+    engine = _create_engine(url, statement_timeout_seconds)
     _refuse_nul(engine)
     return engine
 
 
-def _create_engine(url: str) -> AsyncEngine:
+def _postgres_time_limits(seconds: float | None) -> dict[str, Any]:
+    if seconds is None:
+        return {}
+    return {
+        # Per session, so it also holds for statements inside transactions and for
+        # the connection's whole life in the pool.
+        "server_settings": {"statement_timeout": str(max(1, round(seconds * 1000)))},
+        "command_timeout": seconds + CLIENT_TIMEOUT_MARGIN_SECONDS,
+    }
+
+
+def _create_engine(url: str, statement_timeout_seconds: float | None) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(
@@ -61,11 +97,14 @@ def _create_engine(url: str) -> AsyncEngine:
             pool_pre_ping=True,
             pool_recycle=1800,
             hide_parameters=True,  # errors and logs must not carry emails or hashes
+            connect_args=_postgres_time_limits(statement_timeout_seconds),
         )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     _configure_sqlite(engine)
+    if statement_timeout_seconds is not None:
+        _limit_sqlite_statements(engine, statement_timeout_seconds)
     return engine
 
 
@@ -90,6 +129,65 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # and then writes fails at once with SQLITE_BUSY when another writer won.
         mode = connection.get_execution_options().get("sqlite_begin", "")
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+class _Deadline:
+    """When the statement running on one SQLite connection must stop (None: no statement
+    is running). Set and cleared on the event loop, read by aiosqlite's worker thread;
+    a float assignment is atomic, and a stale read costs at most one handler call."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def passed(self) -> bool:
+        """The progress handler: a true result makes SQLite interrupt the statement."""
+        at = self.at
+        return at is not None and time.monotonic() > at
+
+
+_DEADLINE_KEY = "agora_statement_deadline"
+
+
+def _limit_sqlite_statements(engine: AsyncEngine, seconds: float) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _install(dbapi_connection: Any, record: Any) -> None:
+        deadline = _Deadline()
+        record.info[_DEADLINE_KEY] = deadline
+        # The sqlite3 connection belongs to aiosqlite's thread: install the handler there.
+        dbapi_connection.run_async(
+            lambda driver: driver.set_progress_handler(
+                deadline.passed, SQLITE_PROGRESS_INSTRUCTIONS
+            )
+        )
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _start(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        deadline = conn.info.get(_DEADLINE_KEY)
+        if deadline is not None:
+            deadline.at = time.monotonic() + seconds
+
+    def _clear(conn: Any) -> None:
+        # A connection being invalidated may refuse even this: then it is discarded anyway.
+        with contextlib.suppress(Exception):
+            deadline = conn.info.get(_DEADLINE_KEY) if conn is not None else None
+            if deadline is not None:
+                deadline.at = None
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _finish(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        # The aiosqlite adapter has fetched every row by now (no server-side cursors),
+        # so the limit covered the whole statement; COMMIT and ROLLBACK run unlimited.
+        _clear(conn)
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _failed(context: Any) -> None:
+        _clear(context.connection)
 
 
 async def advance_id_sequence(session: AsyncSession, table: str) -> None:
@@ -148,4 +246,7 @@ class RelationalStore:
 def open_relational_store(
     url: str, *, statement_timeout_seconds: float | None = None
 ) -> RelationalStore:
-    return RelationalStore(create_engine(url))
+    """The store for `url`. `statement_timeout_seconds` limits every statement (None: no
+    limit; the app passes SQL_STATEMENT_TIMEOUT_SECONDS); one that runs longer raises an
+    error that `datasources.failures.classify` names TIMEOUT."""
+    return RelationalStore(create_engine(url, statement_timeout_seconds=statement_timeout_seconds))
