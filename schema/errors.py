@@ -137,7 +137,15 @@ class ErrorPolicy(SchemaExtension):
 
 def log_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
-        if is_unexpected(error):
+        failure = classify(error.original_error) if error.original_error else None
+        if failure is not None:
+            log.warning(
+                "datastore failure",
+                failure=failure.value,
+                path=".".join(str(p) for p in error.path or ()),
+                error=type(error.original_error).__name__,
+            )
+        elif is_unexpected(error):
             log.error(
                 "unhandled error in resolver",
                 path=".".join(str(p) for p in error.path or ()),
