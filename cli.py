@@ -16,7 +16,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         "app:app",
         host=args.host or settings.host,
         port=args.port or settings.port,
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only.
+        proxy_headers=False,
+        ws_max_size=settings.ws_max_message_bytes,
         log_level=settings.log_level.lower(),
         lifespan="on",
     )
@@ -52,7 +54,9 @@ def set_role(settings: Settings, args: argparse.Namespace) -> int:
     if not asyncio.run(run()):
         print(f"no user with handle {args.handle!r}", file=sys.stderr)
         return 1
-    print(f"{args.handle} is now {args.role}")
+    # Servers check each access token's user and role through a cache that lives a few
+    # seconds (resolvers.context.TOKEN_CHECK_TTL_SECONDS), so no sign-in again is needed.
+    print(f"{args.handle} is now {args.role} (signed-in sessions follow within seconds)")
     return 0
 
 

@@ -23,8 +23,13 @@ class InvalidAccessToken(Exception):
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: int
+    # The role when the token was issued; the server uses the user's current role.
     role: str
     expires_at: datetime
+    issued_at: datetime
+    # The refresh-token family (the session) the token was issued for: claim `sid`.
+    # None only for tokens minted without one (before sessions were checked, or by tools).
+    session_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,19 @@ class IssuedAccessToken:
 
 
 def issue_access_token(
-    key: str, user_id: int, role: str, ttl_seconds: int, now: datetime | None = None
+    key: str,
+    user_id: int,
+    role: str,
+    ttl_seconds: int,
+    now: datetime | None = None,
+    *,
+    session_id: int | None = None,
 ) -> IssuedAccessToken:
+    """A signed access token; `session_id` (claim `sid`) is the refresh-token family it
+    belongs to, so ending that session (logout, reuse detection) ends the token too."""
     issued_at = now or datetime.now(UTC)
     expires_at = issued_at + timedelta(seconds=ttl_seconds)
-    claims = {
+    claims: dict[str, object] = {
         "sub": str(user_id),
         "role": role,
         "typ": ACCESS_TYPE,
@@ -47,6 +60,8 @@ def issue_access_token(
         "exp": expires_at,
         "jti": secrets.token_hex(8),
     }
+    if session_id is not None:
+        claims["sid"] = session_id
     return IssuedAccessToken(jwt.encode(claims, key, algorithm=ALGORITHM), expires_at)
 
 
@@ -64,12 +79,20 @@ def decode_access_token(key: str, token: str) -> AccessClaims:
         raise InvalidAccessToken("access token expired") from None
     except jwt.PyJWTError:
         raise InvalidAccessToken("invalid access token") from None
-    subject, role = claims.get("sub"), claims.get("role")
+    subject, role, session = claims.get("sub"), claims.get("role"), claims.get("sid")
     if claims.get("typ") != ACCESS_TYPE or not isinstance(role, str):
         raise InvalidAccessToken("invalid access token")
     if not isinstance(subject, str) or not subject.isdigit():
         raise InvalidAccessToken("invalid access token")
-    return AccessClaims(int(subject), role, datetime.fromtimestamp(claims["exp"], UTC))
+    if session is not None and (type(session) is not int or session <= 0):
+        raise InvalidAccessToken("invalid access token")
+    return AccessClaims(
+        int(subject),
+        role,
+        datetime.fromtimestamp(claims["exp"], UTC),
+        datetime.fromtimestamp(claims["iat"], UTC),
+        session,
+    )
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from auth.tokens import InvalidAccessToken, bearer_token, decode_access_token
+from auth.tokens import (
+    LEEWAY_SECONDS,
+    AccessClaims,
+    InvalidAccessToken,
+    bearer_token,
+    decode_access_token,
+)
+from datasources.relational.refresh_tokens import SessionState
 from datasources.stores import Datastores
 from loaders import Loaders, build_loaders
 from resolvers.errors import Unauthenticated
@@ -24,6 +32,77 @@ _event_loaders: ContextVar[Loaders | None] = ContextVar("event_loaders", default
 # subscriber; viewer-specific loaders are keyed by viewer). Recent events only.
 SHARED_EVENT_LOADERS = 256
 _shared: OrderedDict[tuple[int, str, str], Loaders] = OrderedDict()
+
+# A signed access token is checked against reality too: its user must still exist
+# and its session (refresh-token family, claim `sid`) must not have ended, and the
+# user's current role applies rather than the one in the token. The answer is kept
+# per process for TOKEN_CHECK_TTL_SECONDS, so a token used again and again costs one
+# SQL statement per that interval, not one per request; a logout, a deleted user or
+# a role change made elsewhere (another process, `agora set-role`) takes effect
+# within it. A logout in this process takes effect at once (`forget_session`).
+# Read at call time, so tests may shorten it.
+TOKEN_CHECK_TTL_SECONDS = 5.0
+# Most recently used entries kept (LRU); about 200 bytes each.
+TOKEN_CHECK_CACHE_SIZE = 10_000
+GONE_USER = "access token's user no longer exists"
+SESSION_ENDED = "session ended; log in again"
+
+_TokenKey = tuple[int, int, int | None]  # (the relational store, user id, session id)
+_token_checks: OrderedDict[_TokenKey, tuple[float, SessionState]] = OrderedDict()
+# Bumped by every `forget_session`: a lookup that a forget overtook is not cached, or
+# a session ended while its check was under way would be remembered as active.
+_forgets = 0
+
+
+def _token_key(stores: Datastores, user_id: int, session_id: int | None) -> _TokenKey:
+    # Keyed by store too: tests run several apps (databases) in one process.
+    return (id(stores.relational), user_id, session_id)
+
+
+async def _session_state(stores: Datastores, claims: AccessClaims) -> SessionState:
+    key = _token_key(stores, claims.user_id, claims.session_id)
+    now = time.monotonic()
+    cached = _token_checks.get(key)
+    if cached is not None and now - cached[0] < TOKEN_CHECK_TTL_SECONDS:
+        _token_checks.move_to_end(key)
+        return cached[1]
+    forgets = _forgets
+    state = await stores.relational.refresh_tokens.session_state(claims.user_id, claims.session_id)
+    if forgets == _forgets:
+        _token_checks[key] = (now, state)
+        _token_checks.move_to_end(key)
+        while len(_token_checks) > TOKEN_CHECK_CACHE_SIZE:
+            _token_checks.popitem(last=False)
+    return state
+
+
+def forget_session(stores: Datastores, user_id: int, session_id: int | None) -> None:
+    """Drops what this process remembers of a session that was just ended, so its
+    access tokens are refused at once here (other processes: within the TTL)."""
+    global _forgets
+    _forgets += 1
+    _token_checks.pop(_token_key(stores, user_id, session_id), None)
+
+
+def _refusal(claims: AccessClaims, state: SessionState) -> str | None:
+    """Why a validly signed token is refused now, or None when it is accepted."""
+    # Ids can be reused (SQLite reuses the largest rowid once its row is deleted), so a
+    # user or session created after the token was issued is not the token's.
+    issued = claims.issued_at + timedelta(seconds=LEEWAY_SECONDS)
+    if state.role is None:
+        return GONE_USER
+    if claims.session_id is None:
+        # Minted without a session: the user's existence and role are all there is.
+        if state.user_created_at is not None and state.user_created_at > issued:
+            return GONE_USER
+        return None
+    if (
+        state.session_started_at is None
+        or state.session_revoked
+        or state.session_started_at > issued
+    ):
+        return SESSION_ENDED
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,7 +159,11 @@ class Context:
         return loaders
 
     async def authenticate(self, authorization: str | None) -> None:
-        """Sets `viewer` (or `auth_error`) from an `Authorization` header value."""
+        """Sets `viewer` (or `auth_error`) from an `Authorization` header value.
+
+        A validly signed token is refused when its user no longer exists or its session
+        has ended; the viewer gets the user's current role, not the token's. Both are
+        checked through a per-process cache (TOKEN_CHECK_TTL_SECONDS)."""
         self.viewer, self.viewer_expires_at, self.auth_error = None, None, None
         token = bearer_token(authorization)
         if token is None:
@@ -93,7 +176,14 @@ class Context:
         except InvalidAccessToken as error:
             self.auth_error = str(error)
             return
-        self.viewer = Viewer(claims.user_id, claims.role)
+        # One SQL statement per user session per TOKEN_CHECK_TTL_SECONDS, at most.
+        state = await _session_state(self.stores, claims)
+        refusal = _refusal(claims, state)
+        if refusal is not None:
+            self.auth_error = refusal
+            return
+        assert state.role is not None
+        self.viewer = Viewer(claims.user_id, state.role)
         self.viewer_expires_at = claims.expires_at
 
     def _check_expiry(self) -> None:

@@ -385,3 +385,48 @@ async def test_oversized_websocket_messages_close_the_socket(app_server: Running
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_frozen_document_store_fails_requests_fast_with_a_clear_code(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    async with (
+        own_app(request, tmp_path, mongodb_timeout_ms=500) as running,
+        httpx.AsyncClient(base_url=running.url, timeout=10) as http,
+    ):
+        query = {"query": "{ users(first: 1) { edges { node { profile { bio } } } } }"}
+        handle = unique_handle("frozen")
+        await http.post(
+            "/graphql",
+            json={
+                "query": "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }",
+                "variables": {
+                    "i": {
+                        "handle": handle,
+                        "email": f"{handle}@example.com",
+                        "password": "long enough password",
+                        "displayName": "Frozen",
+                    }
+                },
+            },
+        )
+        pid = _embedded_document_server_pid(running.settings.data_dir)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            codes, times = [], []
+            for _ in range(3):
+                started = time.perf_counter()
+                body = (await http.post("/graphql", json=query)).json()
+                times.append(time.perf_counter() - started)
+                codes.append(body["errors"][0]["extensions"]["code"])
+            assert set(codes) <= {"TIMEOUT", "SERVICE_UNAVAILABLE"}, codes
+            assert times[0] < 3, times  # the old defaults waited 5-12 s per request
+            assert max(times[1:]) < 0.5, times  # then the circuit breaker answers at once
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        for _ in range(50):  # the breaker closes after its cool-down
+            body = (await http.post("/graphql", json=query)).json()
+            if "errors" not in body:
+                break
+            await asyncio.sleep(0.2)
+        assert body["data"]["users"]["edges"][0]["node"]["profile"] == {"bio": ""}

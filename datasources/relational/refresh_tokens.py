@@ -30,13 +30,31 @@ class RotationOutcome(enum.Enum):
 class Rotation:
     outcome: RotationOutcome
     user: UserRecord | None = None
+    # The family (session) the presented token belongs to, and its user: known for
+    # every outcome but UNKNOWN, so callers can forget what they cached about it.
+    family_id: int | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What an access token is checked against: its user and its session, as they are now."""
+
+    # The user's current role; None when the user no longer exists.
+    role: str | None
+    user_created_at: datetime | None = None
+    # The session (refresh-token family): None when it does not exist or is not the
+    # user's; `session_revoked` says whether it was ended.
+    session_started_at: datetime | None = None
+    session_revoked: bool = False
 
 
 class RefreshTokenRepository:
     def __init__(self, store: RelationalStore) -> None:
         self._store = store
 
-    async def start_family(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
+    async def start_family(self, user_id: int, token_hash: str, expires_at: datetime) -> int:
+        """Starts a session with its first refresh token; returns the family (session) id."""
         now = datetime.now(UTC)
         async with self._store.write() as session:
             family = RefreshTokenFamily(user_id=user_id, created_at=now)
@@ -50,6 +68,7 @@ class RefreshTokenRepository:
                     expires_at=expires_at,
                 )
             )
+            return family.id
 
     async def rotate(self, token_hash: str, new_hash: str, expires_at: datetime) -> Rotation:
         """Exchange a refresh token for a new one of the same family.
@@ -64,13 +83,14 @@ class RefreshTokenRepository:
             if found is None:
                 return Rotation(RotationOutcome.UNKNOWN)
             token, family = found
+            ids = {"family_id": family.id, "user_id": family.user_id}
             if family.revoked_at is not None:
-                return Rotation(RotationOutcome.REVOKED)
+                return Rotation(RotationOutcome.REVOKED, **ids)
             if token.used_at is not None:
                 await self._revoke(session, family.id, now, "reuse")
-                return Rotation(RotationOutcome.REUSED)
+                return Rotation(RotationOutcome.REUSED, **ids)
             if utc(token.expires_at) <= now:
-                return Rotation(RotationOutcome.EXPIRED)
+                return Rotation(RotationOutcome.EXPIRED, **ids)
             claimed = await session.execute(
                 update(RefreshToken)
                 .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
@@ -78,7 +98,7 @@ class RefreshTokenRepository:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 await self._revoke(session, family.id, now, "reuse")
-                return Rotation(RotationOutcome.REUSED)
+                return Rotation(RotationOutcome.REUSED, **ids)
             session.add(
                 RefreshToken(
                     family_id=family.id, token_hash=new_hash, created_at=now, expires_at=expires_at
@@ -87,20 +107,39 @@ class RefreshTokenRepository:
             user = await session.get(User, family.user_id)
             if user is None:
                 return Rotation(RotationOutcome.UNKNOWN)
-            return Rotation(RotationOutcome.ROTATED, UserRecord.from_row(user))
+            return Rotation(RotationOutcome.ROTATED, UserRecord.from_row(user), **ids)
 
-    async def revoke(self, token_hash: str, reason: str = "logout") -> RotationOutcome:
-        """Revoke the family of this token; REVOKED when it already was."""
+    async def revoke(self, token_hash: str, reason: str = "logout") -> Rotation:
+        """Revoke the family of this token: outcome ROTATED when this call revoked it,
+        REVOKED when it already was, UNKNOWN when there is no such token."""
         now = datetime.now(UTC)
         async with self._store.write() as session:
             found = await self._find(session, token_hash)
             if found is None:
-                return RotationOutcome.UNKNOWN
+                return Rotation(RotationOutcome.UNKNOWN)
             _, family = found
+            ids = {"family_id": family.id, "user_id": family.user_id}
             if family.revoked_at is not None:
-                return RotationOutcome.REVOKED
+                return Rotation(RotationOutcome.REVOKED, **ids)
             await self._revoke(session, family.id, now, reason)
-            return RotationOutcome.ROTATED
+            return Rotation(RotationOutcome.ROTATED, **ids)
+
+    async def session_state(self, user_id: int, family_id: int | None) -> SessionState:
+        """The user's current role and the state of their session `family_id`, in one
+        statement (an access token is checked against these)."""
+        family = RefreshTokenFamily
+        query = select(User.role, User.created_at).where(User.id == user_id)
+        if family_id is not None:
+            query = query.add_columns(family.created_at, family.revoked_at).outerjoin(
+                family, (family.id == family_id) & (family.user_id == User.id)
+            )
+        async with self._store.read() as session:
+            row = (await session.execute(query)).first()
+        if row is None:
+            return SessionState(role=None)
+        if family_id is None or row[2] is None:
+            return SessionState(row.role, utc(row.created_at))
+        return SessionState(row.role, utc(row.created_at), utc(row[2]), row[3] is not None)
 
     async def family_revoked(self, token_hash: str) -> bool | None:
         async with self._store.read() as session:
