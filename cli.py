@@ -1,4 +1,4 @@
-"""The `agora` command: serve, migrate, set-role, seed."""
+"""The `agora` command: serve, migrate, set-role, trust, seed."""
 
 from __future__ import annotations
 
@@ -87,6 +87,27 @@ def seed_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def trust(settings: Settings, args: argparse.Namespace) -> int:
+    """Adds documents to the trusted-documents manifest."""
+    from pathlib import Path
+
+    from web.persisted_documents import add_to_manifest
+
+    manifest = Path(args.manifest) if args.manifest else settings.trusted_documents_file
+    if manifest is None:
+        print("agora trust: give --manifest or set TRUSTED_DOCUMENTS_FILE", file=sys.stderr)
+        return 2
+    try:
+        added = add_to_manifest(manifest, [Path(source) for source in args.files])
+    except (OSError, ValueError) as error:
+        print(f"agora trust: {error}", file=sys.stderr)
+        return 1
+    for digest, source in added:
+        print(f"{digest}  {source}")
+    print(f"{len(added)} document(s) trusted in {manifest}")
+    return 0
+
+
 def store_label(settings: Settings) -> str:
     return "PostgreSQL" if settings.database_url else f"SQLite ({settings.sqlalchemy_url})"
 
@@ -108,6 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     role_cmd.add_argument("handle")
     role_cmd.add_argument("role", choices=["USER", "MODERATOR", "ADMIN"])
     role_cmd.set_defaults(run=set_role)
+
+    trust_cmd = commands.add_parser(
+        "trust",
+        help="add documents to the trusted-documents manifest",
+        description="Add GraphQL documents (.graphql files, or JSON manifests such as "
+        "GraphQL Codegen's persisted-documents.json) to the manifest that "
+        "TRUSTED_DOCUMENTS_ONLY=true limits the server to.",
+    )
+    trust_cmd.add_argument("files", nargs="+", help=".graphql or .json files")
+    trust_cmd.add_argument("--manifest", help="default: TRUSTED_DOCUMENTS_FILE")
+    trust_cmd.set_defaults(run=trust)
 
     # Defaults live in seed.SeedOptions (importing seed here would slow every command).
     seed_cmd = commands.add_parser(

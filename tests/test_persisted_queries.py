@@ -31,6 +31,8 @@ from conftest import GraphQLClient, RunningApp, backend_settings, start_app, una
 from servers import ServerUnavailable
 from test_content_api import register
 
+import cli
+
 REPO = Path(__file__).resolve().parent.parent
 JS_DIR = REPO / "tests" / "js"
 APOLLO_SCRIPT = JS_DIR / "apollo_persisted.mjs"
@@ -344,11 +346,14 @@ async def trusted_app(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[RunningApp]:
     directory = tmp_path_factory.mktemp("trusted")
-    manifest = directory / "persisted-documents.json"
-    manifest.write_text(
-        json.dumps({sha256(TRUSTED_VIEWER): TRUSTED_VIEWER, sha256(TRUSTED_USER): TRUSTED_USER}),
-        encoding="utf-8",
-    )
+    # The manifest is built as an operator would: `agora trust` with a .graphql file and
+    # with the persisted-documents.json that GraphQL Codegen's client preset writes.
+    viewer_file = directory / "viewer.graphql"
+    viewer_file.write_text(TRUSTED_VIEWER, encoding="utf-8")
+    codegen = directory / "persisted-documents.json"
+    codegen.write_text(json.dumps({sha256(TRUSTED_USER): TRUSTED_USER}), encoding="utf-8")
+    manifest = directory / "trusted.json"
+    assert cli.main(["trust", str(viewer_file), str(codegen), "--manifest", str(manifest)]) == 0
     settings = backend_settings(
         "embedded",
         directory / "data",

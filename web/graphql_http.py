@@ -25,6 +25,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from datasources.failures import classify
 from datasources.rate_limits import Window
 from datasources.stores import Datastores
 from logs import get_logger
@@ -54,6 +55,7 @@ class RequestError(Exception):
         self.message = message
         self.code = code
         self.headers = headers
+        self.extensions: dict[str, Any] = {}
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -176,6 +178,22 @@ class GraphQLOverHTTP:
             return await self._handle(request, media_type)
         except RequestError as error:
             return _error_response(media_type, error)
+        except Exception as error:
+            # Outside execution (authentication, rate limits): the same masking as in it.
+            request_id = current_request_id()
+            if classify(error) is not None:
+                log.warning("datastore failure before execution", error=type(error).__name__)
+                failed = RequestError(
+                    503,
+                    "a datastore is unavailable; try again shortly",
+                    "SERVICE_UNAVAILABLE",
+                    **{"retry-after": "1"},
+                )
+            else:
+                log.error("unhandled error", exc_info=error)
+                failed = RequestError(500, "Internal server error", "INTERNAL_SERVER_ERROR")
+            failed.extensions["requestId"] = request_id
+            return _error_response(media_type, failed)
 
     async def _handle(self, request: Request, media_type: str) -> Response:
         parameters = await read_parameters(request)
@@ -301,7 +319,8 @@ def _response(
 
 
 def _error_response(media_type: str, error: RequestError) -> Response:
-    payload = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+    extensions = {"code": error.code, **error.extensions}
+    payload = {"errors": [{"message": error.message, "extensions": extensions}]}
     status = error.status
     if media_type == JSON and status == 400 and error.code in {"BAD_USER_INPUT"}:
         status = 200

@@ -126,11 +126,12 @@ class PersistedDocuments:
         return len(self._stored)
 
 
-def add_to_manifest(manifest_path: Path, sources: list[Path]) -> list[str]:
-    """Adds documents to a manifest file (created when missing) and returns their hashes.
-    A source is a .graphql file (one document) or a manifest of its own (JSON)."""
+def add_to_manifest(manifest_path: Path, sources: list[Path]) -> list[tuple[str, Path]]:
+    """Adds documents to a manifest file (created when missing); returns each added
+    document's hash and source. A source is a .graphql file (one document) or a
+    manifest of its own (JSON)."""
     manifest = load_manifest(manifest_path) if manifest_path.exists() else {}
-    added: list[str] = []
+    added: list[tuple[str, Path]] = []
     for source in sources:
         if source.suffix == ".json":
             documents = list(load_manifest(source).values())
@@ -139,7 +140,7 @@ def add_to_manifest(manifest_path: Path, sources: list[Path]) -> list[str]:
         for document in documents:
             digest = document_hash(document)
             manifest[digest] = document
-            added.append(digest)
+            added.append((digest, source))
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return added
