@@ -270,19 +270,19 @@ class GraphQLOverHTTP:
         return _response(payload, status, media_type, window, headers)
 
     async def _request_rate(self, stores: Datastores, address: str, viewer: Any) -> Window:
-        """The tighter of the address's and the account's request windows."""
-        limits = stores.limits
-        window = await limits.hit(
-            f"requests:address:{address}", self.settings.rate_limit_per_address, RATE_WINDOW_SECONDS
-        )
-        if viewer is None or not window.allowed:
-            return window
-        account = await limits.hit(
+        """Signed-in requests count against their account, anonymous ones against their
+        address (so many users behind one NAT do not share one allowance)."""
+        if viewer is None:
+            return await stores.limits.hit(
+                f"requests:address:{address}",
+                self.settings.rate_limit_per_address,
+                RATE_WINDOW_SECONDS,
+            )
+        return await stores.limits.hit(
             f"requests:user:{viewer.user_id}",
             self.settings.rate_limit_per_account,
             RATE_WINDOW_SECONDS,
         )
-        return account if not account.allowed or account.remaining < window.remaining else window
 
 
 def _formatted(error: GraphQLError) -> dict[str, Any]:
