@@ -135,6 +135,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # The client's address (X-Forwarded-For only from a trusted proxy): rate limits key on it.
     client_address: str = ""
+    # The accepted token's claims, to check its session again later (WebSocket).
+    claims: AccessClaims | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -165,6 +167,7 @@ class Context:
         has ended; the viewer gets the user's current role, not the token's. Both are
         checked through a per-process cache (TOKEN_CHECK_TTL_SECONDS)."""
         self.viewer, self.viewer_expires_at, self.auth_error = None, None, None
+        self.claims = None
         token = bearer_token(authorization)
         if token is None:
             return
@@ -185,6 +188,21 @@ class Context:
         assert state.role is not None
         self.viewer = Viewer(claims.user_id, state.role)
         self.viewer_expires_at = claims.expires_at
+        self.claims = claims
+
+    async def recheck(self) -> None:
+        """Checks the accepted token's session again (a WebSocket connection outlives
+        logouts and role changes): the same cached check as `authenticate`."""
+        claims = self.claims
+        if claims is None or self.auth_error:
+            return
+        state = await _session_state(self.stores, claims)
+        refusal = _refusal(claims, state)
+        if refusal is not None:
+            self.viewer, self.viewer_expires_at, self.auth_error = None, None, refusal
+            self.claims = None
+        elif state.role is not None and self.viewer is not None:
+            self.viewer = Viewer(claims.user_id, state.role)
 
     def _check_expiry(self) -> None:
         # A WebSocket connection outlives its access token; from then on it is refused.

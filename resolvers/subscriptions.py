@@ -48,7 +48,8 @@ async def stream(
 ) -> AsyncIterator[Event]:
     """Events of `topic` (after `since`), each with fresh loaders bound for its resolution.
 
-    Authenticated streams end with UNAUTHENTICATED when the access token expires; a
+    Authenticated streams end with UNAUTHENTICATED when the access token expires or
+    its session ends (logout; checked as each event arrives); a
     subscriber that falls behind is disconnected with close code 1013 and can
     resume with `since`.
     """
@@ -82,6 +83,12 @@ async def stream(
                 raise BadUserInput("invalid `since` cursor", argument="since") from None
             except SubscriberTooSlow as error:
                 raise AppError(str(error), reason="TOO_SLOW") from None
+            # Logouts and role changes reach open connections too (cached check).
+            await ctx.recheck()
+            if authenticated and ctx.auth_error:
+                raise Unauthenticated(
+                    f"{ctx.auth_error}; reconnect with a fresh token", reason="SESSION_ENDED"
+                )
             ctx.event_loaders(topic, event.cursor)
             yield event
     finally:

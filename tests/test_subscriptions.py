@@ -15,12 +15,20 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import BACKENDS, GraphQLClient, RunningApp, backend_settings, key_of, start_app
+from conftest import (
+    BACKENDS,
+    GraphQLClient,
+    RunningApp,
+    backend_settings,
+    key_of,
+    start_app,
+    unique_handle,
+)
 from gql import Client
 from gql import gql as document
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
-from test_content_api import add_comment, create_post, react, register
+from test_content_api import Session, add_comment, create_post, react, register
 
 from auth.tokens import issue_access_token
 
@@ -219,6 +227,40 @@ async def test_expiring_token_ends_authenticated_subscriptions(
         await collect(app_server, NOTIFICATIONS, None, 1, token=short, timeout=15)
     error = caught.value.errors[0]  # type: ignore[index]
     assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "TOKEN_EXPIRED"}
+
+
+async def test_logout_ends_open_authenticated_subscriptions(
+    app_server: RunningApp, gql: GraphQLClient
+) -> None:
+    handle = unique_handle("lo")
+    signed_up = await gql(
+        "mutation($i: RegisterInput!) { register(input: $i) { user { id } accessToken "
+        "refreshToken } }",
+        {
+            "i": {
+                "handle": handle,
+                "email": f"{handle}@example.com",
+                "password": "correct horse battery",
+                "displayName": handle,
+            }
+        },
+    )
+    session = signed_up["data"]["register"]
+    owner_token, actor = session["accessToken"], await register(gql, "la")
+    mine = await create_post(gql, Session(session["user"]["id"], handle, owner_token))
+    task = await listen(app_server, NOTIFICATIONS, None, 2, token=owner_token)
+    await add_comment(gql, actor, mine["id"], "before logout")
+    await asyncio.sleep(0.3)  # the first notification is on its way
+    logout = await gql(
+        "mutation($t: String!) { logout(refreshToken: $t) { success } }",
+        {"t": session["refreshToken"]},
+    )
+    assert logout["data"]["logout"]["success"] is True
+    await add_comment(gql, actor, mine["id"], "after logout")
+    with pytest.raises(TransportQueryError) as caught:
+        await task
+    error = caught.value.errors[0]  # type: ignore[index]
+    assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": "SESSION_ENDED"}
 
 
 async def raw_socket(app: RunningApp, token: str | None = None) -> Any:
