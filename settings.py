@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # Anonymous clients: concurrent WebSocket connections and subscriptions per address.
     ws_max_anonymous_connections_per_address: int = Field(default=20, ge=1, le=100_000)
     ws_max_anonymous_subscriptions_per_address: int = Field(default=100, ge=1, le=1_000_000)
+    # New WebSocket connections per address per minute, signed in or not.
+    ws_connections_per_minute_per_address: int = Field(default=120, ge=1)
     # Time limits
     body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     execution_timeout_seconds: float = Field(default=10.0, gt=0, le=600)

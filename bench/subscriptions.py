@@ -76,11 +76,22 @@ async def own_server(args: argparse.Namespace) -> AsyncIterator[str]:
         env.setdefault("APP_ENV", "development")
         if args.per_connection > 20:  # the server's default limit
             env["WS_MAX_SUBSCRIPTIONS_PER_CONNECTION"] = str(args.per_connection)
+        # Every bench client comes from 127.0.0.1: lift the per-address protections.
+        for name, value in {
+            "WS_MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS": "100000",
+            "WS_MAX_ANONYMOUS_SUBSCRIPTIONS_PER_ADDRESS": "1000000",
+            "WS_CONNECTIONS_PER_MINUTE_PER_ADDRESS": "100000000",
+            "RATE_LIMIT_PER_ADDRESS": "100000000",
+            "RATE_LIMIT_PER_ACCOUNT": "100000000",
+            "AUTH_RATE_LIMIT_PER_ADDRESS": "100000000",
+            "COST_BUDGET_POINTS": "1000000000",
+        }.items():
+            env.setdefault(name, value)
         log_path = Path(data_dir) / "server.log"
         cmd = [
             sys.executable, "-m", "uvicorn", "app:app",
             "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", "--log-level", "warning",
+            "--no-access-log", "--log-level", "warning", "--no-proxy-headers",
         ]  # fmt: skip
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(

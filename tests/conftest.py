@@ -79,6 +79,9 @@ UNLIMITED = {
     "auth_rate_limit_per_address": 10_000_000,
     "auth_rate_limit_per_account": 10_000_000,
     "cost_budget_points": 1_000_000_000,
+    "ws_connections_per_minute_per_address": 10_000_000,
+    "ws_max_anonymous_connections_per_address": 100_000,
+    "ws_max_anonymous_subscriptions_per_address": 1_000_000,
 }
 
 

@@ -34,8 +34,6 @@ from web.client_address import ClientAddresses
 from web.request_id import current_request_id
 
 MESSAGE_TOO_BIG = 1009
-# New WebSocket connections per address per minute (anonymous or not).
-CONNECTIONS_PER_MINUTE = 120
 
 
 class SizeLimitedWebSocket(ASGIWebSocketAdapter):
@@ -139,7 +137,9 @@ class AgoraGraphQL(GraphQL[Context, None]):
             # A bad token closes the socket with 4403 instead of acting anonymous.
             raise ConnectionRejectionError({"message": context.auth_error})
         window = await context.stores.limits.hit(
-            f"ws:address:{context.client_address}", CONNECTIONS_PER_MINUTE, 60
+            f"ws:address:{context.client_address}",
+            self.settings.ws_connections_per_minute_per_address,
+            60,
         )
         if not window.allowed:
             raise ConnectionRejectionError(
