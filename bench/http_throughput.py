@@ -6,7 +6,7 @@ closed-loop rounds (C concurrent clients posting one document for D seconds) on
 each and prints requests per second and the ratio. The machine is shared and
 noisy: read the ratio, not the absolute numbers.
 
-    .venv/bin/python bench/http.py --ref HEAD~5 --rounds 2 --seconds 5
+    .venv/bin/python bench/http_throughput.py --ref HEAD~5 --rounds 2 --seconds 5
 """
 
 from __future__ import annotations
