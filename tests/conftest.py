@@ -91,16 +91,19 @@ def fresh_postgres(postgres_url: str) -> str:
     return create_database(postgres_url, f"t{next(_database_counter)}_{uuid.uuid4().hex[:8]}")
 
 
+def empty_relational_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty relational database: an SQLite file ("sqlite") or PostgreSQL."""
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
+    return str(request.getfixturevalue("fresh_postgres"))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def relational_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[RelationalStore]:
     """A migrated, empty relational store: the embedded SQLite file, then PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres")
-    relational = open_relational_store(url)
+    relational = open_relational_store(empty_relational_url(request.param, tmp_path, request))
     await upgrade(relational)
     yield relational
     await relational.close()

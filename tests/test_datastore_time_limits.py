@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import free_port, unavailable
+from conftest import empty_relational_url, free_port, unavailable
 from pymongo.errors import DuplicateKeyError
 from servers import ServerUnavailable
 from sqlalchemy import text
@@ -75,10 +75,7 @@ async def failing(operation: Awaitable[object]) -> Outcome:
 async def limited_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[RelationalStore]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
-    else:
-        url = request.getfixturevalue("fresh_postgres")
+    url = empty_relational_url(request.param, tmp_path, request)
     store = open_relational_store(url, statement_timeout_seconds=LIMIT_SECONDS)
     yield store
     await store.close()
