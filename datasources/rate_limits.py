@@ -164,7 +164,10 @@ class RedisRateLimiter:
 
     KEY_PREFIX = "agora:rl:"
     SOCKET_TIMEOUT = 0.5  # seconds, to connect and for each reply
-    MAX_CONNECTIONS = 32
+    # Waiting for a free pooled connection is a burst, not a Redis failure: it gets
+    # longer, or a burst would fall back to counting in the process.
+    POOL_WAIT = 2.0
+    MAX_CONNECTIONS = 64
     RETRY_AFTER = 1.0  # seconds without trying Redis after a connection failure
     WARN_EVERY = 30.0  # seconds between two warnings about Redis failing
 
@@ -178,7 +181,7 @@ class RedisRateLimiter:
             aioredis.BlockingConnectionPool.from_url(
                 redis_url,
                 max_connections=self.MAX_CONNECTIONS,
-                timeout=self.SOCKET_TIMEOUT,
+                timeout=self.POOL_WAIT,
                 socket_connect_timeout=self.SOCKET_TIMEOUT,
                 socket_timeout=self.SOCKET_TIMEOUT,
                 retry=Retry(NoBackoff(), 0),
