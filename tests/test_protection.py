@@ -221,6 +221,7 @@ async def test_nul_characters_are_refused_in_documents_and_variables(
         "/graphql", json={"query": '{ posts(search: "a\\u0000b") { totalCount } }'}
     )
     assert literal.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "data" not in literal.json()  # refused before anything ran
     variable = await http.post(
         "/graphql",
         json={
