@@ -9,6 +9,7 @@ With CI=true a server that cannot be started fails the run instead of skipping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -190,6 +191,50 @@ async def start_app(settings: Settings) -> RunningApp:
             raise RuntimeError("uvicorn exited during start-up")
         await asyncio.sleep(0.02)
     return RunningApp(f"http://127.0.0.1:{port}", settings, server, task, app)
+
+
+@contextlib.asynccontextmanager
+async def own_app(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str = "embedded", **overrides: Any
+) -> AsyncIterator[RunningApp]:
+    """An app of the test's own, with its own settings (production ones are migrated
+    first: production does not migrate at start-up)."""
+    settings = backend_settings(backend, tmp_path, request, **overrides)
+    if settings.is_production:
+        store = open_relational_store(settings.sqlalchemy_url)
+        await upgrade(store)
+        await store.close()
+    running = await start_app(settings)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+REGISTER_OVER_HTTP = (
+    "mutation($i: RegisterInput!) { register(input: $i) "
+    "{ user { id handle } accessToken refreshToken errors { code } } }"
+)
+
+
+async def register_over_http(http: httpx.AsyncClient, prefix: str = "u") -> dict[str, Any]:
+    """Registers a fresh user; the `register` payload (user, tokens, errors)."""
+    handle = unique_handle(prefix)
+    response = await http.post(
+        "/graphql",
+        json={
+            "query": REGISTER_OVER_HTTP,
+            "variables": {
+                "i": {
+                    "handle": handle,
+                    "email": f"{handle}@example.com",
+                    "password": "correct horse battery",
+                    "displayName": handle,
+                }
+            },
+        },
+    )
+    return dict(response.json()["data"]["register"])
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -7,20 +7,16 @@ WebSocket, and checks the server answers with a precise error and stays responsi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
-from conftest import RunningApp, backend_settings, start_app, unique_handle
+from conftest import RunningApp, own_app, register_over_http
 
-from datasources.relational import open_relational_store
-from datasources.relational.migrate import upgrade
 from schema import build_schema
 
 JWT = "a-strong-production-secret-for-the-tests-0123456789"
@@ -266,22 +262,6 @@ async def test_unsupported_media_types_and_methods(http: httpx.AsyncClient) -> N
     assert put.status_code == 405
 
 
-@contextlib.asynccontextmanager
-async def own_app(
-    request: pytest.FixtureRequest, tmp_path: Path, backend: str = "embedded", **overrides: object
-) -> AsyncIterator[RunningApp]:
-    settings = backend_settings(backend, tmp_path, request, **overrides)
-    if settings.is_production:  # production does not migrate at start-up
-        store = open_relational_store(settings.sqlalchemy_url)
-        await upgrade(store)
-        await store.close()
-    running = await start_app(settings)
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
 async def test_production_hides_suggestions_and_introspection(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -344,22 +324,7 @@ async def test_slow_resolver_times_out_and_frees_the_server(
         ) as running,
         httpx.AsyncClient(base_url=running.url, timeout=10) as http,
     ):
-        handle = unique_handle("slow")
-        registered = await http.post(
-            "/graphql",
-            json={
-                "query": "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }",
-                "variables": {
-                    "i": {
-                        "handle": handle,
-                        "email": f"{handle}@example.com",
-                        "password": "long enough password",
-                        "displayName": "Slow",
-                    }
-                },
-            },
-        )
-        assert registered.json()["data"]["register"]["user"]
+        handle = (await register_over_http(http, "slow"))["user"]["handle"]
         query = {"query": f'{{ user(handle: "{handle}") {{ profile {{ bio }} }} }}'}
         pid = _embedded_document_server_pid(running.settings.data_dir)
         os.kill(pid, signal.SIGSTOP)
@@ -396,21 +361,7 @@ async def test_frozen_document_store_fails_requests_fast_with_a_clear_code(
         httpx.AsyncClient(base_url=running.url, timeout=10) as http,
     ):
         query = {"query": "{ users(first: 1) { edges { node { profile { bio } } } } }"}
-        handle = unique_handle("frozen")
-        await http.post(
-            "/graphql",
-            json={
-                "query": "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }",
-                "variables": {
-                    "i": {
-                        "handle": handle,
-                        "email": f"{handle}@example.com",
-                        "password": "long enough password",
-                        "displayName": "Frozen",
-                    }
-                },
-            },
-        )
+        await register_over_http(http, "frozen")
         pid = _embedded_document_server_pid(running.settings.data_dir)
         os.kill(pid, signal.SIGSTOP)
         try:

@@ -20,40 +20,29 @@ import httpx
 import pytest
 import redis.asyncio
 import websockets
-from conftest import BACKENDS, RunningApp, backend_settings, start_app, unique_handle
-
-PASSWORD = "correct horse battery"
+from conftest import (
+    BACKENDS,
+    RunningApp,
+    backend_settings,
+    own_app,
+    register_over_http,
+    start_app,
+)
 
 
 @contextlib.asynccontextmanager
 async def app_with(
     request: pytest.FixtureRequest, tmp_path: Path, backend: str = "embedded", **limits: Any
 ) -> AsyncIterator[tuple[RunningApp, httpx.AsyncClient]]:
-    running = await start_app(backend_settings(backend, tmp_path, request, **limits))
-    try:
-        async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
-            yield running, http
-    finally:
-        await running.stop()
+    async with (
+        own_app(request, tmp_path, backend, **limits) as running,
+        httpx.AsyncClient(base_url=running.url, timeout=30) as http,
+    ):
+        yield running, http
 
 
 async def register(http: httpx.AsyncClient) -> str:
-    handle = unique_handle("rl")
-    response = await http.post(
-        "/graphql",
-        json={
-            "query": "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
-            "variables": {
-                "i": {
-                    "handle": handle,
-                    "email": f"{handle}@example.com",
-                    "password": PASSWORD,
-                    "displayName": handle,
-                }
-            },
-        },
-    )
-    return response.json()["data"]["register"]["accessToken"]
+    return str((await register_over_http(http, "rl"))["accessToken"])
 
 
 VIEWER = {"query": "{ viewer { id } }"}
