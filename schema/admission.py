@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,7 +109,7 @@ def choose_operation(
 
 
 def root_field_count(
-    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
+    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> int:
     """Root fields of an operation, fragments expanded (each fragment counted once
     per spread; the shape limits keep this small)."""
@@ -201,11 +201,7 @@ class AdmissionControl(SchemaExtension):
             return [_error(e.message, "BAD_USER_INPUT") for e in coerced]
         if _holds_nul(coerced.coerced):
             return [_error("text must not contain NUL characters", "BAD_USER_INPUT")]
-        fragments = {
-            d.name.value: d
-            for d in checked.document.definitions
-            if isinstance(d, FragmentDefinitionNode)
-        }
+        fragments = checked.fragments
         if operation.operation is OperationType.MUTATION:
             mutations = root_field_count(operation.selection_set, fragments)
             if mutations > settings.max_mutations_per_operation:

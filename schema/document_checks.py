@@ -11,10 +11,9 @@ pairwise).
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
     DocumentNode,
@@ -83,6 +82,7 @@ class TooComplex(Exception):
 class CheckedDocument:
     document: DocumentNode | None  # None when it did not parse
     errors: tuple[GraphQLError, ...]  # request errors: parse, shape limits, validation
+    fragments: Mapping[str, FragmentDefinitionNode] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -179,12 +179,13 @@ def _merge(into: dict[str, int], other: Mapping[str, int]) -> None:
         )
 
 
-def check_shape(document: DocumentNode) -> None:
+def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def check_shape(document: DocumentNode, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
     """Raises TooComplex when the document passes a depth, alias, directive or
     field-merging limit. Linear in the document's size."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
     walk = _ShapeWalk(fragments)
     for name in fragments:
         walk.fragment(name)
@@ -217,12 +218,13 @@ def _check(
         return CheckedDocument(
             None, (GraphQLError(error.message, extensions={"code": "GRAPHQL_PARSE_FAILED"}),)
         )
+    fragments = fragments_of(document)
     try:
-        check_shape(document)
+        check_shape(document, fragments)
     except TooComplex as error:
-        return CheckedDocument(document, (_too_complex(str(error)),))
+        return CheckedDocument(document, (_too_complex(str(error)),), fragments)
     errors = validate(schema, document, rules, max_errors=20, hide_suggestions=hide_suggestions)
-    return CheckedDocument(document, tuple(errors))
+    return CheckedDocument(document, tuple(errors), fragments)
 
 
 class DocumentChecks:
@@ -241,23 +243,19 @@ class DocumentChecks:
         self.rules = (*VALIDATION_RULES, *extra_rules)
         self._cache: OrderedDict[str, CheckedDocument] = OrderedDict()
         self._characters = 0
-        self._lock = threading.Lock()
 
     def check(self, query: str) -> CheckedDocument:
-        with self._lock:
-            checked = self._cache.get(query)
-            if checked is not None:
-                self._cache.move_to_end(query)
-                return checked
+        checked = self._cache.get(query)
+        if checked is not None:
+            self._cache.move_to_end(query)
+            return checked
         checked = _check(self.schema, query, self.hide_suggestions, self.rules)
         if len(query) <= CACHE_CHARACTERS // 100:
-            with self._lock:
-                if query not in self._cache:
-                    self._cache[query] = checked
-                    self._characters += len(query)
-                while len(self._cache) > CACHE_ENTRIES or self._characters > CACHE_CHARACTERS:
-                    evicted, _ = self._cache.popitem(last=False)
-                    self._characters -= len(evicted)
+            self._cache[query] = checked
+            self._characters += len(query)
+            while len(self._cache) > CACHE_ENTRIES or self._characters > CACHE_CHARACTERS:
+                evicted, _ = self._cache.popitem(last=False)
+                self._characters -= len(evicted)
         return checked
 
     def __len__(self) -> int:
