@@ -244,7 +244,8 @@ class GraphQLOverHTTP:
                     }
                 ],
             }
-            return _response(payload, 200 if admission.executed else 503, media_type, window)
+            status = 200 if admission.executed else 503
+            return _response(payload, status, media_type, _rate_headers(window))
         except InvalidOperationTypeError as error:
             raise RequestError(
                 405, error.as_http_error_reason(request.method), "METHOD_NOT_ALLOWED", allow="POST"
@@ -267,7 +268,7 @@ class GraphQLOverHTTP:
             headers["retry-after"] = str(admission.retry_after)
         elif not admission.executed and media_type == GRAPHQL_RESPONSE:
             status = 400
-        return _response(payload, status, media_type, window, headers)
+        return _response(payload, status, media_type, headers)
 
     async def _request_rate(self, stores: Datastores, address: str, viewer: Any) -> Window:
         """Signed-in requests count against their account, anonymous ones against their
@@ -301,20 +302,13 @@ def _rate_headers(window: Window) -> dict[str, str]:
 
 
 def _response(
-    payload: dict[str, Any],
-    status: int,
-    media_type: str,
-    window: Window | None = None,
-    headers: dict[str, str] | None = None,
+    payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str]
 ) -> Response:
-    all_headers = dict(
-        headers if headers is not None else (_rate_headers(window) if window else {})
-    )
     return Response(
         orjson.dumps(payload),
         status_code=status,
         media_type=f"{media_type}; charset=utf-8",
-        headers=all_headers,
+        headers=headers,
     )
 
 
@@ -324,4 +318,4 @@ def _error_response(media_type: str, error: RequestError) -> Response:
     status = error.status
     if media_type == JSON and status == 400 and error.code in {"BAD_USER_INPUT"}:
         status = 200
-    return _response(payload, status, media_type, headers=dict(error.headers))
+    return _response(payload, status, media_type, dict(error.headers))
