@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -12,47 +12,54 @@ from datasources.paging import Key, Page, PageRequest
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+P = TypeVar("P", bound=Hashable)
+
+
+class ListLoader(DataLoader[K, V], Generic[K, V]):
+    """Loads many keys with one call returning one value per key, in key order."""
+
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[list[V]]]) -> None:
+        super().__init__()
+        self._fetch = fetch
+
+    async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:
+        return await self._fetch(list(keys))
 
 
 class MappedLoader(DataLoader[K, V], Generic[K, V]):
-    """Loads many keys with one call returning a dict; absent keys get `default`."""
+    """Loads many keys with one call returning a mapping; absent keys get `default()`."""
 
     def __init__(
-        self,
-        fetch: Callable[[list[K]], Awaitable[dict[K, V]] | Awaitable[list[V]]],
-        default: Callable[[], V] | None = None,
+        self, fetch: Callable[[list[K]], Awaitable[Mapping[K, V]]], default: Callable[[], V]
     ) -> None:
         super().__init__()
         self._fetch = fetch
         self._default = default
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:
-        found: Any = await self._fetch(list(keys))
-        if isinstance(found, list):
-            return found
-        default = self._default
-        return [found[k] if k in found else (default() if default else None) for k in keys]
+        found = await self._fetch(list(keys))
+        return [found[k] if k in found else self._default() for k in keys]
 
 
 # (parent id, first, after)
-PageKey = tuple[Any, int, Key | None]
+PageKey = tuple[P, int, Key | None]
 
 
-class PagedLoader(DataLoader[PageKey, Page[V]], Generic[V]):
+class PagedLoader(DataLoader[PageKey[P], Page[V]], Generic[P, V]):
     """The first page of a relation for many parents: one fetch per distinct
     (first, after), which in a nested query means one fetch per level."""
 
     def __init__(
-        self, fetch: Callable[[list[Any], PageRequest], Awaitable[dict[Any, Page[V]]]]
+        self, fetch: Callable[[list[P], PageRequest], Awaitable[Mapping[P, Page[V]]]]
     ) -> None:
         super().__init__()
         self._fetch = fetch
 
-    async def batch_load_fn(self, keys: Sequence[PageKey]) -> list[Page[V]]:
-        groups: dict[tuple[int, Key | None], list[Any]] = defaultdict(list)
+    async def batch_load_fn(self, keys: Sequence[PageKey[P]]) -> list[Page[V]]:
+        groups: dict[tuple[int, Key | None], list[P]] = defaultdict(list)
         for parent, first, after in keys:
             groups[(first, after)].append(parent)
-        pages: dict[PageKey, Page[V]] = {}
+        pages: dict[PageKey[P], Page[V]] = {}
         for (first, after), parents in groups.items():
             found = await self._fetch(list(dict.fromkeys(parents)), PageRequest(first, after))
             for parent in parents:

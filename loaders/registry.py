@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
+from datasources.documents.comments import CommentRecord
+from datasources.documents.notifications import NotificationRecord
+from datasources.documents.profiles import ProfileRecord
+from datasources.relational.posts import PostRecord
+from datasources.relational.records import UserRecord
 from datasources.stores import Datastores
-from loaders.base import MappedLoader, PagedLoader
+from loaders.base import ListLoader, MappedLoader, PagedLoader
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 def _per_viewer(
-    fetch: Callable[[int, list[Any]], Awaitable[dict[Any, Any]]], default: Any
-) -> Callable[[list[tuple[int, Any]]], Awaitable[dict[tuple[int, Any], Any]]]:
+    fetch: Callable[[int, list[K]], Awaitable[Mapping[K, V]]], default: Callable[[], V]
+) -> Callable[[list[tuple[int, K]]], Awaitable[dict[tuple[int, K], V]]]:
     """Adapts a fetch for one viewer to keys of (viewer id, id)."""
 
-    async def load(keys: list[tuple[int, Any]]) -> dict[tuple[int, Any], Any]:
-        by_viewer: dict[int, list[Any]] = defaultdict(list)
+    async def load(keys: list[tuple[int, K]]) -> dict[tuple[int, K], V]:
+        by_viewer: dict[int, list[K]] = defaultdict(list)
         for viewer_id, key in keys:
             by_viewer[viewer_id].append(key)
-        found: dict[tuple[int, Any], Any] = {}
+        found: dict[tuple[int, K], V] = {}
         for viewer_id, ids in by_viewer.items():
             values = await fetch(viewer_id, ids)
             for key in ids:
-                found[(viewer_id, key)] = values.get(key, default)
+                found[(viewer_id, key)] = values[key] if key in values else default()
         return found
 
     return load
@@ -32,26 +40,26 @@ def _per_viewer(
 
 @dataclass(frozen=True)
 class Loaders:
-    user_by_id: MappedLoader
-    profile_by_user_id: MappedLoader
-    post_by_id: MappedLoader
-    comment_by_id: MappedLoader
-    notification_by_id: MappedLoader
-    follow_counts: MappedLoader  # user id -> (followers, following)
-    published_post_count: MappedLoader  # author id -> int
-    all_post_count: MappedLoader  # author id -> int, drafts included
-    comment_count: MappedLoader  # post id -> int, replies included
-    top_level_comment_count: MappedLoader  # post id -> int
-    reply_count: MappedLoader  # comment id -> int
-    reaction_counts: MappedLoader  # post id -> {kind: count}
-    viewer_reactions: MappedLoader  # (viewer id, post id) -> [kind]
-    viewer_follows: MappedLoader  # (viewer id, user id) -> bool
-    published_posts: PagedLoader  # author id -> Page[PostRecord]
-    all_posts: PagedLoader  # author id -> Page[PostRecord], drafts included
-    followers: PagedLoader  # user id -> Page[int]
-    following: PagedLoader  # user id -> Page[int]
-    comments: PagedLoader  # post id -> Page[CommentRecord], top level
-    replies: PagedLoader  # comment id -> Page[CommentRecord]
+    user_by_id: ListLoader[int, UserRecord | None]
+    profile_by_user_id: ListLoader[int, ProfileRecord]
+    post_by_id: ListLoader[int, PostRecord | None]
+    comment_by_id: ListLoader[str, CommentRecord | None]
+    notification_by_id: ListLoader[str, NotificationRecord | None]
+    follow_counts: MappedLoader[int, tuple[int, int]]  # user id -> (followers, following)
+    published_post_count: MappedLoader[int, int]  # by author id
+    all_post_count: MappedLoader[int, int]  # by author id, drafts included
+    comment_count: MappedLoader[int, int]  # by post id, replies included
+    top_level_comment_count: MappedLoader[int, int]  # by post id
+    reply_count: MappedLoader[str, int]  # by comment id
+    reaction_counts: MappedLoader[int, dict[str, int]]  # post id -> {kind: count}
+    viewer_reactions: MappedLoader[tuple[int, int], list[str]]  # (viewer id, post id) -> kinds
+    viewer_follows: MappedLoader[tuple[int, int], bool]  # (viewer id, user id)
+    published_posts: PagedLoader[int, PostRecord]  # by author id
+    all_posts: PagedLoader[int, PostRecord]  # by author id, drafts included
+    followers: PagedLoader[int, int]  # user id -> follower ids
+    following: PagedLoader[int, int]  # user id -> followed ids
+    comments: PagedLoader[int, CommentRecord]  # by post id, top level
+    replies: PagedLoader[str, CommentRecord]  # by comment id
 
 
 def build_loaders(stores: Datastores) -> Loaders:
@@ -72,11 +80,11 @@ def build_loaders(stores: Datastores) -> Loaders:
         return await reactions.kinds_by_user(ids, viewer_id)
 
     return Loaders(
-        user_by_id=MappedLoader(users.get_many),
-        profile_by_user_id=MappedLoader(profiles.get_many),
-        post_by_id=MappedLoader(posts.get_many),
-        comment_by_id=MappedLoader(comments.get_many),
-        notification_by_id=MappedLoader(notifications.get_many),
+        user_by_id=ListLoader(users.get_many),
+        profile_by_user_id=ListLoader(profiles.get_many),
+        post_by_id=ListLoader(posts.get_many),
+        comment_by_id=ListLoader(comments.get_many),
+        notification_by_id=ListLoader(notifications.get_many),
         follow_counts=MappedLoader(follows.counts, lambda: (0, 0)),
         published_post_count=MappedLoader(
             lambda ids: posts.count_by_authors(ids, include_drafts=False), int
@@ -88,8 +96,8 @@ def build_loaders(stores: Datastores) -> Loaders:
         top_level_comment_count=MappedLoader(comments.count_top_level, int),
         reply_count=MappedLoader(comments.count_replies, int),
         reaction_counts=MappedLoader(reactions.counts, dict),
-        viewer_reactions=MappedLoader(_per_viewer(viewer_reactions, []), list),
-        viewer_follows=MappedLoader(_per_viewer(viewer_follows, False), bool),
+        viewer_reactions=MappedLoader(_per_viewer(viewer_reactions, list), list),
+        viewer_follows=MappedLoader(_per_viewer(viewer_follows, bool), bool),
         published_posts=PagedLoader(
             lambda ids, page: posts.by_authors(ids, page, include_drafts=False)
         ),

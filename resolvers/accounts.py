@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from auth.passwords import hash_password, verify_password
@@ -13,7 +13,7 @@ from datasources.relational.refresh_tokens import Rotation, RotationOutcome
 from datasources.relational.users import DuplicateUser
 from logs import get_logger
 from resolvers.context import Context, forget_session
-from resolvers.errors import FieldError, RateLimited, Unauthenticated, UserErrorCode
+from resolvers.errors import FieldError, Outcome, RateLimited, Unauthenticated, UserErrorCode
 from resolvers.validation import (
     check_display_name,
     check_handle,
@@ -42,13 +42,14 @@ REFUSALS = {
 }
 
 
-@dataclass
-class AuthResult:
-    user: UserRecord | None = None
-    access_token: str | None = None
-    refresh_token: str | None = None
-    expires_at: datetime | None = None
-    errors: list[FieldError] = field(default_factory=list)
+@dataclass(frozen=True)
+class SignIn:
+    """A signed-in session: the user, a short-lived access token and its refresh token."""
+
+    user: UserRecord
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
 
 
 def _one_costly_call(ctx: Context) -> None:
@@ -108,7 +109,7 @@ def _handle_errors(handle: str) -> FieldError | None:
 
 async def register(
     ctx: Context, *, handle: str, email: str, password: str, display_name: str
-) -> AuthResult:
+) -> Outcome[SignIn]:
     """Every attempt, valid or not, counts against the client's address and against the
     (normalised) handle and email it asks for; the limits are checked before any
     lookup or hashing. Per handle and email, so nobody probes one address or handle
@@ -141,7 +142,7 @@ async def register(
         handle_taken, email_taken = await ctx.stores.relational.users.taken(handle, canonical_email)
         errors += _taken_errors(handle_taken, email_taken)
     if errors:
-        return AuthResult(errors=errors)
+        return Outcome(errors=errors)
     assert canonical_email is not None
     try:
         user = await ctx.stores.relational.users.create(
@@ -154,7 +155,7 @@ async def register(
         errors = _taken_errors(duplicate.handle_taken, duplicate.email_taken)
         if not errors:
             raise  # a constraint other than handle/email: a fault, not the client's
-        return AuthResult(errors=errors)
+        return Outcome(errors=errors)
     log.info("user registered", user_id=user.id)
     return await _sign_in(ctx, user)
 
@@ -174,7 +175,7 @@ def _taken_errors(handle_taken: bool, email_taken: bool) -> list[FieldError]:
     return errors
 
 
-async def login(ctx: Context, *, handle_or_email: str, password: str) -> AuthResult:
+async def login(ctx: Context, *, handle_or_email: str, password: str) -> Outcome[SignIn]:
     """Rate limits, both checked before the password is hashed:
 
     - per client address: every attempt counts, successful or not (each one costs a
@@ -201,21 +202,15 @@ async def login(ctx: Context, *, handle_or_email: str, password: str) -> AuthRes
     # Verify even when there is no such user, so timing does not reveal which.
     valid = await verify_password(found[1] if found else None, password)
     if found is None or not valid:
-        return AuthResult(
-            errors=[
-                FieldError(
-                    UserErrorCode.INVALID_CREDENTIALS,
-                    "Incorrect handle/email or password.",
-                    None,
-                )
-            ]
+        return Outcome.refused(
+            UserErrorCode.INVALID_CREDENTIALS, "Incorrect handle/email or password."
         )
     await ctx.stores.limits.refund(account_key, 1)
     log.info("user logged in", user_id=found[0].id)
     return await _sign_in(ctx, found[0])
 
 
-async def refresh(ctx: Context, refresh_token: str) -> AuthResult:
+async def refresh(ctx: Context, refresh_token: str) -> Outcome[SignIn]:
     """Limited per client address only (a refresh token is 256 random bits: there is no
     account to guess at). A successful refresh gives its point back, so clients
     behind one address that refresh as they should are never stopped; refused
@@ -243,7 +238,7 @@ async def refresh(ctx: Context, refresh_token: str) -> AuthResult:
         ctx.settings.access_token_ttl_seconds,
         session_id=rotation.family_id,
     )
-    return AuthResult(user, access.token, new_token, access.expires_at)
+    return Outcome(SignIn(user, access.token, new_token, access.expires_at))
 
 
 async def logout(ctx: Context, refresh_token: str) -> bool:
@@ -270,7 +265,7 @@ def _refresh_expiry(ctx: Context) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=ctx.settings.refresh_token_ttl_seconds)
 
 
-async def _sign_in(ctx: Context, user: UserRecord) -> AuthResult:
+async def _sign_in(ctx: Context, user: UserRecord) -> Outcome[SignIn]:
     refresh_token = new_refresh_token()
     session_id = await ctx.stores.relational.refresh_tokens.start_family(
         user.id, hash_refresh_token(refresh_token), _refresh_expiry(ctx)
@@ -286,4 +281,4 @@ async def _sign_in(ctx: Context, user: UserRecord) -> AuthResult:
         ctx.settings.access_token_ttl_seconds,
         session_id=session_id,
     )
-    return AuthResult(user, access.token, refresh_token, access.expires_at)
+    return Outcome(SignIn(user, access.token, refresh_token, access.expires_at))

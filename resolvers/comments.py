@@ -2,49 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from datasources.documents.comments import CommentRecord
-from resolvers import posts as post_rules
+from domain import MAX_COMMENT, Commented, PostStatus
+from resolvers import posts
 from resolvers.context import Context
-from resolvers.errors import FieldError, Forbidden, UserErrorCode
-from resolvers.events import announce, comments_topic
-from resolvers.notify import notify
-from resolvers.pagination import Connection, page_request
-
-MAX_COMMENT = 10_000
-
-
-@dataclass
-class CommentResult:
-    comment: CommentRecord | None = None
-    errors: list[FieldError] = field(default_factory=list)
-
-
-async def visible(ctx: Context, comment_id: str) -> CommentRecord | None:
-    comment = await ctx.loaders.comment_by_id.load(comment_id)
-    if comment is None or await post_rules.visible(ctx, comment.post_id) is None:
-        return None
-    return comment
+from resolvers.errors import FieldError, Forbidden, Outcome, UserErrorCode
+from resolvers.events import CommentAdded, announce
+from resolvers.notifications import notify
+from resolvers.pagination import Listing, page_request
+from resolvers.visibility import visible_comment, visible_post
 
 
 async def of_post(
     ctx: Context, post_id: int, first: int | None, after: str | None
-) -> Connection[CommentRecord]:
+) -> Listing[CommentRecord]:
     """Top-level comments, oldest first (the post itself was already checked)."""
     request = page_request("comments", first, after)
     page = await ctx.loaders.comments.load((post_id, request.first, request.after))
-    return Connection.of(
-        "comments", page, lambda: ctx.loaders.top_level_comment_count.load(post_id)
-    )
+    return Listing.of("comments", page, lambda: ctx.loaders.top_level_comment_count.load(post_id))
 
 
 async def replies(
     ctx: Context, comment_id: str, first: int | None, after: str | None
-) -> Connection[CommentRecord]:
+) -> Listing[CommentRecord]:
     request = page_request("replies", first, after)
     page = await ctx.loaders.replies.load((comment_id, request.first, request.after))
-    return Connection.of("replies", page, lambda: ctx.loaders.reply_count.load(comment_id))
+    return Listing.of("replies", page, lambda: ctx.loaders.reply_count.load(comment_id))
 
 
 async def parent(ctx: Context, comment: CommentRecord) -> CommentRecord | None:
@@ -63,18 +46,19 @@ def _check_body(body: str, field_path: tuple[str, ...]) -> FieldError | None:
     return None
 
 
-def _error(code: UserErrorCode, message: str, *path: str) -> CommentResult:
-    return CommentResult(errors=[FieldError(code, message, path)])
+_error = Outcome[CommentRecord].refused
 
 
-async def add(ctx: Context, post_id: int, body: str, parent_id: str | None) -> CommentResult:
+async def add(
+    ctx: Context, post_id: int, body: str, parent_id: str | None
+) -> Outcome[CommentRecord]:
     viewer = ctx.require_viewer()
     if error := _check_body(body, ("input", "body")):
-        return CommentResult(errors=[error])
-    post = await post_rules.visible(ctx, post_id)
+        return Outcome(errors=[error])
+    post = await visible_post(ctx, post_id)
     if post is None:
         return _error(UserErrorCode.NOT_FOUND, "No such post.", "input", "postId")
-    if post.status != "PUBLISHED":
+    if post.status != PostStatus.PUBLISHED:
         return _error(
             UserErrorCode.NOT_PUBLISHED, "Drafts cannot be commented on.", "input", "postId"
         )
@@ -90,41 +74,40 @@ async def add(ctx: Context, post_id: int, body: str, parent_id: str | None) -> C
             )
     documents = ctx.stores.documents
     comment = await documents.comments.add(post_id, viewer.user_id, body, parent_id)
-    if not await post_rules.still_there(ctx, post_id):
+    if not await posts.still_there(ctx, post_id):
         # The post was deleted while we wrote: take the comment back (see delete_everywhere).
         await documents.comments.delete_subtree(comment.id)
         return _error(UserErrorCode.NOT_FOUND, "No such post.", "input", "postId")
     _remember(ctx, comment)
-    await announce(ctx.stores, comments_topic(post_id), {"comment_id": comment.id})
-    if parent_comment is not None:
-        await notify(ctx, parent_comment.author_id, "REPLIED", viewer.user_id, post_id, comment.id)
-    if parent_comment is None or parent_comment.author_id != post.author_id:
-        await notify(ctx, post.author_id, "COMMENTED", viewer.user_id, post_id, comment.id)
-    return CommentResult(comment)
+    await announce(ctx.stores, CommentAdded.topic(post_id), CommentAdded(comment.id))
+    parent_author_id = parent_comment.author_id if parent_comment is not None else None
+    action = Commented(viewer.user_id, post.author_id, parent_author_id)
+    await notify(ctx, action, post_id, comment.id)
+    return Outcome(comment)
 
 
-async def edit(ctx: Context, comment_id: str, body: str) -> CommentResult:
+async def edit(ctx: Context, comment_id: str, body: str) -> Outcome[CommentRecord]:
     viewer = ctx.require_viewer()
-    comment = await visible(ctx, comment_id)
+    comment = await visible_comment(ctx, comment_id)
     if comment is None:
         return _error(UserErrorCode.NOT_FOUND, "No such comment.", "input", "id")
     if comment.author_id != viewer.user_id:
         raise Forbidden("only the author may edit this comment")
     if error := _check_body(body, ("input", "body")):
-        return CommentResult(errors=[error])
+        return Outcome(errors=[error])
     edited = await ctx.stores.documents.comments.edit(comment_id, body)
     if edited is None:
         return _error(UserErrorCode.NOT_FOUND, "No such comment.", "input", "id")
     _remember(ctx, edited)
-    return CommentResult(edited)
+    return Outcome(edited)
 
 
-async def delete(ctx: Context, comment_id: str) -> list[FieldError]:
+async def delete(ctx: Context, comment_id: str) -> Outcome[str]:
     """The author, a moderator or an admin removes a comment and its replies."""
     viewer = ctx.require_viewer()
-    comment = await visible(ctx, comment_id)
+    comment = await visible_comment(ctx, comment_id)
     if comment is None:
-        return [FieldError(UserErrorCode.NOT_FOUND, "No such comment.", ("id",))]
+        return Outcome.refused(UserErrorCode.NOT_FOUND, "No such comment.", "id")
     if comment.author_id != viewer.user_id and not viewer.is_staff:
         raise Forbidden("only the author, a moderator or an admin may delete this comment")
     documents = ctx.stores.documents
@@ -133,7 +116,7 @@ async def delete(ctx: Context, comment_id: str) -> list[FieldError]:
     for removed_id in removed:
         ctx.loaders.comment_by_id.clear(removed_id)
     _forget_counts(ctx, comment)
-    return []
+    return Outcome(comment_id)
 
 
 def _remember(ctx: Context, comment: CommentRecord) -> None:

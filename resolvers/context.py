@@ -18,6 +18,7 @@ from auth.tokens import (
 )
 from datasources.relational.refresh_tokens import SessionState
 from datasources.stores import Datastores
+from domain import STAFF_ROLES, Role
 from loaders import Loaders, build_loaders
 from resolvers.errors import Unauthenticated
 from settings import Settings
@@ -112,11 +113,11 @@ class Viewer:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in {"MODERATOR", "ADMIN"}
+        return self.role in STAFF_ROLES
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "ADMIN"
+        return self.role == Role.ADMIN
 
 
 @dataclass
@@ -210,20 +211,30 @@ class Context:
             self.viewer, self.viewer_expires_at = None, None
             self.auth_error = "access token expired"
 
-    def optional_viewer(self) -> Viewer | None:
-        """The viewer, None when anonymous; a bad token is an error, not anonymity."""
+    # Three ways to ask who the viewer is; they differ only in what a refused token
+    # (bad, expired, revoked) and anonymity do:
+    #
+    #                     anonymous          refused token
+    #   lenient_viewer    None               None (reads as anonymous)
+    #   strict_viewer     None               UNAUTHENTICATED
+    #   require_viewer    UNAUTHENTICATED    UNAUTHENTICATED
+
+    def lenient_viewer(self) -> Viewer | None:
+        """For visibility and viewer-specific extras: a refused token reads as
+        anonymous, so a public read never fails for a stale token."""
+        self._check_expiry()
+        return None if self.auth_error else self.viewer
+
+    def strict_viewer(self) -> Viewer | None:
+        """For `viewer`: None when anonymous, but a refused token is an error."""
         self._check_expiry()
         if self.auth_error:
             raise Unauthenticated(self.auth_error)
         return self.viewer
 
-    def reader(self) -> Viewer | None:
-        """Who is reading, for visibility: a refused token reads as anonymous."""
-        self._check_expiry()
-        return None if self.auth_error else self.viewer
-
     def require_viewer(self) -> Viewer:
-        viewer = self.optional_viewer()
+        """For writes and private reads: anonymity and refused tokens are errors."""
+        viewer = self.strict_viewer()
         if viewer is None:
             raise Unauthenticated("authentication required")
         return viewer

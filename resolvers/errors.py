@@ -1,17 +1,24 @@
-"""Errors resolvers raise (top-level GraphQL errors) and return (UserErrors in payloads)."""
+"""Errors resolvers raise (top-level GraphQL errors) and return (UserErrors in payloads),
+and `Outcome`, what a write rule returns: its record, its UserErrors, or both."""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class AppError(Exception):
-    """An expected failure whose message is safe to show to the client."""
+    """An expected failure whose message is safe to show to the client. Abstract: each
+    subclass names its `extensions.code`, so no failure gets a code by default."""
 
-    code = "BAD_USER_INPUT"
+    code: ClassVar[str]
 
     def __init__(self, message: str, **extensions: object) -> None:
+        if not hasattr(self, "code"):
+            raise TypeError(f"{type(self).__name__} must define its error code")
         super().__init__(message)
         self.message = message
         self.extensions = extensions
@@ -31,6 +38,18 @@ class BadUserInput(AppError):
 
 class RateLimited(AppError):
     code = "RATE_LIMITED"
+
+
+class CursorTooOld(AppError):
+    """A `since` cursor older than what the event bus keeps."""
+
+    code = "CURSOR_EXPIRED"
+
+
+class TooSlow(AppError):
+    """A subscriber that fell behind its buffer and was cut off (close code 1013)."""
+
+    code = "TOO_SLOW"
 
 
 class UserErrorCode(enum.Enum):
@@ -65,3 +84,16 @@ class FieldError:
     code: UserErrorCode
     message: str
     field: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What a write rule returns: its record, or the UserErrors that stopped it. Some
+    refusals still carry the record (reacting twice answers with the post as it is)."""
+
+    value: T | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+    @classmethod
+    def refused(cls, code: UserErrorCode, message: str, *path: str) -> Outcome[T]:
+        return cls(errors=[FieldError(code, message, path or None)])

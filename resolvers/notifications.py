@@ -1,49 +1,47 @@
-"""Notifications: each user's own feed of what others did to them."""
+"""Notifications: written when others act on a user (who gets which is `domain.notices`),
+announced to the recipient's subscriptions, and read back as each user's own feed."""
 
 from __future__ import annotations
 
 import asyncio
 
 from datasources.documents.notifications import NotificationRecord
-from resolvers import comments as comment_rules
-from resolvers import posts as post_rules
+from domain import Action, notices
 from resolvers.context import Context
-from resolvers.pagination import Connection, page_request
+from resolvers.events import NotificationCreated, announce
+from resolvers.pagination import Listing, page_request
+from resolvers.visibility import still_relevant
 
 MAX_MARK = 100
 
 
-async def _still_relevant(ctx: Context, note: NotificationRecord) -> bool:
-    """A notification about a post or comment that is gone (or being deleted) is hidden."""
-    if note.post_id is not None and await post_rules.visible(ctx, note.post_id) is None:
-        return False
-    return note.comment_id is None or await comment_rules.visible(ctx, note.comment_id) is not None
+async def notify(
+    ctx: Context, action: Action, post_id: int | None = None, comment_id: str | None = None
+) -> None:
+    """Writes and announces the notifications `action` causes (none for one's own)."""
+    for notice in notices(action):
+        note = await ctx.stores.documents.notifications.create(
+            notice.recipient_id, notice.kind.value, action.actor_id, post_id, comment_id
+        )
+        if note is not None:
+            topic = NotificationCreated.topic(notice.recipient_id)
+            await announce(ctx.stores, topic, NotificationCreated(note.id))
 
 
 async def list_own(
     ctx: Context, first: int | None, after: str | None, unread_only: bool
-) -> Connection[NotificationRecord]:
+) -> Listing[NotificationRecord]:
     viewer = ctx.require_viewer()
     request = page_request("notifications", first, after)
     store = ctx.stores.documents.notifications
     page = await store.list_for_user(viewer.user_id, request, unread_only=unread_only)
-    connection = Connection.of(
+    listing = Listing.of(
         "notifications",
         page,
         lambda: store.count_for_user(viewer.user_id, unread_only=unread_only),
     )
-    keep = await asyncio.gather(*(_still_relevant(ctx, note) for note in page.items))
-    return connection.replaced([n if k else None for n, k in zip(page.items, keep, strict=True)])
-
-
-async def visible(ctx: Context, notification_id: str) -> NotificationRecord | None:
-    reader = ctx.reader()
-    if reader is None:
-        return None
-    note = await ctx.loaders.notification_by_id.load(notification_id)
-    if note is None or note.user_id != reader.user_id or not await _still_relevant(ctx, note):
-        return None
-    return note
+    keep = await asyncio.gather(*(still_relevant(ctx, note) for note in page.items))
+    return listing.replaced([n if k else None for n, k in zip(page.items, keep, strict=True)])
 
 
 async def mark_read(ctx: Context, notification_ids: list[str] | None) -> int:

@@ -1,4 +1,4 @@
-"""Connection arguments and opaque cursors.
+"""Listings: a page of items with their opaque cursors, and the `first`/`after` arguments.
 
 A cursor is base64url(JSON [listing tag, *sort key]): opaque to clients, and a
 cursor from one listing is refused by another.
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from datasources.paging import Key, Page, PageRequest
+from domain import MAX_HANDLE
 from resolvers.errors import BadUserInput
 
 T = TypeVar("T")
@@ -58,7 +59,7 @@ KEY_SHAPES: dict[str, tuple[Callable[[object], bool], ...]] = {
     "comments": (_timestamp, _document_id),
     "replies": (_timestamp, _document_id),
     "notifications": (_timestamp, _document_id),
-    "users": (lambda part: isinstance(part, str) and 0 < len(part) <= 30,),
+    "users": (lambda part: isinstance(part, str) and 0 < len(part) <= MAX_HANDLE,),
 }
 
 
@@ -89,8 +90,9 @@ def page_request(listing: str, first: int | None, after: str | None) -> PageRequ
 
 
 @dataclass
-class Connection(Generic[T]):
-    """A page plus its cursors; `total` runs only when a client asks for totalCount."""
+class Listing(Generic[T]):
+    """A page of a listing plus its cursors (the schema presents it as a Relay
+    connection); `total` runs only when a client asks for totalCount."""
 
     items: list[T]
     cursors: list[str]
@@ -99,7 +101,7 @@ class Connection(Generic[T]):
     total: Callable[[], Awaitable[int]]
 
     @classmethod
-    def of(cls, listing: str, page: Page[T], total: Callable[[], Awaitable[int]]) -> Connection[T]:
+    def of(cls, listing: str, page: Page[T], total: Callable[[], Awaitable[int]]) -> Listing[T]:
         return cls(
             items=page.items,
             cursors=[encode_cursor(listing, key) for key in page.keys],
@@ -108,10 +110,10 @@ class Connection(Generic[T]):
             total=total,
         )
 
-    def replaced(self, items: Sequence[U | None]) -> Connection[U]:
+    def replaced(self, items: Sequence[U | None]) -> Listing[U]:
         """The same page with each item replaced; None drops the item and its cursor."""
         pairs = [(i, c) for i, c in zip(items, self.cursors, strict=True) if i is not None]
-        return Connection(
+        return Listing(
             items=[i for i, _ in pairs],
             cursors=[c for _, c in pairs],
             has_next=self.has_next,

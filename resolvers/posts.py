@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from datasources.relational.posts import PostRecord
 from datasources.stores import Datastores
+from domain import MAX_BODY, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE, TAG_PATTERN, PostStatus
 from logs import get_logger
-from resolvers.context import Context, Viewer
-from resolvers.errors import FieldError, Forbidden, UserErrorCode
-from resolvers.events import POSTS_PUBLISHED, announce
-from resolvers.pagination import Connection, page_request
+from resolvers.context import Context
+from resolvers.errors import FieldError, Forbidden, Outcome, UserErrorCode
+from resolvers.events import PostPublished, announce
+from resolvers.pagination import Listing, page_request
 from resolvers.validation import search_term
+from resolvers.visibility import can_read, visible_post
 
 log = get_logger(__name__)
 
-MAX_TITLE = 200
-MAX_BODY = 50_000
-MAX_TAGS = 10
-TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
-
-
-@dataclass
-class PostResult:
-    post: PostRecord | None = None
-    errors: list[FieldError] = field(default_factory=list)
-
-
-def can_read(viewer: Viewer | None, post: PostRecord) -> bool:
-    """Drafts are for their author alone."""
-    return post.status == "PUBLISHED" or (viewer is not None and viewer.user_id == post.author_id)
-
-
-async def visible(ctx: Context, post_id: int) -> PostRecord | None:
-    post = await ctx.loaders.post_by_id.load(post_id)
-    return post if post is not None and can_read(ctx.reader(), post) else None
+TAG = re.compile(TAG_PATTERN)
 
 
 async def list_published(
@@ -46,37 +28,38 @@ async def list_published(
     author_id: int | None = None,
     tag: str | None = None,
     search: str | None = None,
-) -> Connection[PostRecord]:
+) -> Listing[PostRecord]:
     request = page_request("posts", first, after)
-    filters = {
-        "author_id": author_id,
-        "tag": tag.strip().lower() if tag else None,
-        "search": search_term(search),
-    }
+    tag = tag.strip().lower() if tag else None
+    term = search_term(search)
     posts = ctx.stores.relational.posts
-    page = await posts.list_published(request, **filters)
-    return Connection.of("posts", page, lambda: posts.count_published(**filters))
+    page = await posts.list_published(request, author_id=author_id, tag=tag, search=term)
+    return Listing.of(
+        "posts",
+        page,
+        lambda: posts.count_published(author_id=author_id, tag=tag, search=term),
+    )
 
 
-async def feed(ctx: Context, first: int | None, after: str | None) -> Connection[PostRecord]:
+async def feed(ctx: Context, first: int | None, after: str | None) -> Listing[PostRecord]:
     viewer = ctx.require_viewer()
     request = page_request("feed", first, after)
     posts = ctx.stores.relational.posts
     page = await posts.feed(viewer.user_id, request)
-    return Connection.of("feed", page, lambda: posts.count_feed(viewer.user_id))
+    return Listing.of("feed", page, lambda: posts.count_feed(viewer.user_id))
 
 
 async def by_author(
     ctx: Context, author_id: int, first: int | None, after: str | None
-) -> Connection[PostRecord]:
+) -> Listing[PostRecord]:
     """A user's posts: published ones, and their drafts too when they are the viewer."""
     request = page_request("user-posts", first, after)
-    reader = ctx.reader()
+    reader = ctx.lenient_viewer()
     own = reader is not None and reader.user_id == author_id
     loader = ctx.loaders.all_posts if own else ctx.loaders.published_posts
     counter = ctx.loaders.all_post_count if own else ctx.loaders.published_post_count
     page = await loader.load((author_id, request.first, request.after))
-    return Connection.of("user-posts", page, lambda: counter.load(author_id))
+    return Listing.of("user-posts", page, lambda: counter.load(author_id))
 
 
 def _check_title(title: str) -> FieldError | None:
@@ -104,37 +87,37 @@ def _normalise_tags(tags: list[str]) -> tuple[list[str], FieldError | None]:
     if len(cleaned) > MAX_TAGS or not all(TAG.fullmatch(t) for t in cleaned):
         return cleaned, FieldError(
             UserErrorCode.INVALID_TAGS,
-            f"At most {MAX_TAGS} tags, each 1 to 50 characters of a-z, 0-9, - and _.",
+            f"At most {MAX_TAGS} tags, each 1 to {MAX_TAG_LENGTH} characters of a-z, 0-9, - and _.",
             ("input", "tags"),
         )
     return cleaned, None
 
 
-def _not_found(field_path: tuple[str, ...]) -> PostResult:
-    return PostResult(errors=[FieldError(UserErrorCode.NOT_FOUND, "No such post.", field_path)])
+def _not_found(*path: str) -> Outcome[PostRecord]:
+    return Outcome.refused(UserErrorCode.NOT_FOUND, "No such post.", *path)
 
 
 async def create(
     ctx: Context, *, title: str, body: str, tags: list[str], publish: bool
-) -> PostResult:
+) -> Outcome[PostRecord]:
     viewer = ctx.require_viewer()
     cleaned_tags, tag_error = _normalise_tags(tags)
     errors = [e for e in (_check_title(title), _check_body(body), tag_error) if e]
     if errors:
-        return PostResult(errors=errors)
+        return Outcome(errors=errors)
     post = await ctx.stores.relational.posts.create(
         viewer.user_id, title.strip(), body, cleaned_tags, publish
     )
     _remember(ctx, post)
-    if post.status == "PUBLISHED":
+    if post.status == PostStatus.PUBLISHED:
         await _announce_published(ctx, post)
-    return PostResult(post)
+    return Outcome(post)
 
 
-async def _own_post(ctx: Context, post_id: int, field_path: tuple[str, ...]) -> PostRecord | None:
+async def _own_post(ctx: Context, post_id: int) -> PostRecord | None:
     """The post if the viewer may edit it; None when it is not visible; FORBIDDEN otherwise."""
     viewer = ctx.require_viewer()
-    post = await visible(ctx, post_id)
+    post = await visible_post(ctx, post_id)
     if post is None:
         return None
     if post.author_id != viewer.user_id:
@@ -149,9 +132,9 @@ async def update(
     title: str | None,
     body: str | None,
     tags: list[str] | None,
-) -> PostResult:
-    if await _own_post(ctx, post_id, ("input", "id")) is None:
-        return _not_found(("input", "id"))
+) -> Outcome[PostRecord]:
+    if await _own_post(ctx, post_id) is None:
+        return _not_found("input", "id")
     cleaned_tags, tag_error = _normalise_tags(tags) if tags is not None else (None, None)
     errors = [
         e
@@ -163,45 +146,45 @@ async def update(
         if e
     ]
     if errors:
-        return PostResult(errors=errors)
+        return Outcome(errors=errors)
     post = await ctx.stores.relational.posts.update(
         post_id, title=title.strip() if title is not None else None, body=body, tags=cleaned_tags
     )
     if post is None:
-        return _not_found(("input", "id"))
+        return _not_found("input", "id")
     _remember(ctx, post)
-    return PostResult(post)
+    return Outcome(post)
 
 
-async def publish(ctx: Context, post_id: int) -> PostResult:
-    before = await _own_post(ctx, post_id, ("id",))
+async def publish(ctx: Context, post_id: int) -> Outcome[PostRecord]:
+    before = await _own_post(ctx, post_id)
     if before is None:
-        return _not_found(("id",))
+        return _not_found("id")
     post = await ctx.stores.relational.posts.publish(post_id)
     if post is None:
-        return _not_found(("id",))
+        return _not_found("id")
     _remember(ctx, post)
-    if before.status != "PUBLISHED":
+    if before.status != PostStatus.PUBLISHED:
         await _announce_published(ctx, post)
-    return PostResult(post)
+    return Outcome(post)
 
 
 async def _announce_published(ctx: Context, post: PostRecord) -> None:
-    await announce(ctx.stores, POSTS_PUBLISHED, {"post_id": post.id, "author_id": post.author_id})
+    await announce(ctx.stores, PostPublished.topic(), PostPublished(post.id, post.author_id))
 
 
-async def delete(ctx: Context, post_id: int) -> list[FieldError]:
+async def delete(ctx: Context, post_id: int) -> Outcome[int]:
     """The author, a moderator or an admin removes a post with everything hanging off it."""
     viewer = ctx.require_viewer()
     [post] = await ctx.stores.relational.posts.get_many([post_id])
     if post is None or not (can_read(viewer, post) or viewer.is_staff):
-        return _not_found(("id",)).errors
+        return Outcome.refused(UserErrorCode.NOT_FOUND, "No such post.", "id")
     if post.author_id != viewer.user_id and not viewer.is_staff:
         raise Forbidden("only the author, a moderator or an admin may delete this post")
     await delete_everywhere(ctx.stores, post_id)
     _remember(ctx, post)
     ctx.loaders.post_by_id.clear(post_id).prime(post_id, None)
-    return []
+    return Outcome(post_id)
 
 
 async def delete_everywhere(stores: Datastores, post_id: int) -> None:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from datasources.documents.profiles import ProfileRecord
+from domain import MAX_BIO, MAX_LINKS, MAX_LOCATION, MAX_URL
 from resolvers.context import Context
-from resolvers.errors import FieldError, UserErrorCode
-
-MAX_BIO = 500
-MAX_LOCATION = 100
-MAX_URL = 500
-MAX_LINKS = 5
-
-
-@dataclass
-class ProfileResult:
-    profile: ProfileRecord | None = None
-    errors: list[FieldError] = field(default_factory=list)
+from resolvers.errors import FieldError, Outcome, UserErrorCode
 
 
 def _valid_url(url: str) -> bool:
@@ -33,7 +22,7 @@ async def update(
     avatar_url: str | None,
     location: str | None,
     links: list[str] | None,
-) -> ProfileResult:
+) -> Outcome[ProfileRecord]:
     viewer = ctx.require_viewer()
     errors: list[FieldError] = []
     if bio is not None and len(bio) > MAX_BIO:
@@ -76,7 +65,7 @@ async def update(
                 if not _valid_url(link.strip())
             ]
     if errors:
-        return ProfileResult(errors=errors)
+        return Outcome(errors=errors)
     profile = await ctx.stores.documents.profiles.update(
         viewer.user_id,
         bio=bio.strip() if bio is not None else None,
@@ -85,4 +74,4 @@ async def update(
         links=[link.strip() for link in links] if links is not None else None,
     )
     ctx.loaders.profile_by_user_id.clear(viewer.user_id).prime(viewer.user_id, profile)
-    return ProfileResult(profile)
+    return Outcome(profile)

@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 
 from datasources.documents.comments import CommentRecord
 from datasources.documents.notifications import NotificationRecord
 from datasources.events import CursorExpired, Event, SubscriberTooSlow
 from datasources.relational.posts import PostRecord
+from domain import PostStatus
 from logs import get_logger
-from resolvers import comments as comment_rules
-from resolvers import notifications as notification_rules
-from resolvers import posts as post_rules
 from resolvers.context import Context
-from resolvers.errors import AppError, BadUserInput, Unauthenticated
+from resolvers.errors import BadUserInput, CursorTooOld, TooSlow, Unauthenticated
 from resolvers.events import (
-    POSTS_PUBLISHED,
-    comments_topic,
-    notifications_topic,
-    reactions_topic,
+    Announcement,
+    CommentAdded,
+    NotificationCreated,
+    PostPublished,
+    ReactionsChanged,
 )
+from resolvers.visibility import visible_comment, visible_notification, visible_post
 
 log = get_logger(__name__)
 
-MAX_CURSOR_LENGTH = 128
+E = TypeVar("E", bound=Announcement)
+R = TypeVar("R")
+
+# Event cursors are short bus ids (a stream id, or a sequence number); page cursors
+# have their own, longer limit (resolvers.pagination.MAX_CURSOR_LENGTH).
+MAX_SINCE_LENGTH = 128
 # Close code for a subscriber cut off for falling behind: "try again later".
 TOO_SLOW_CLOSE_CODE = 1013
-
-
-class CursorTooOld(AppError):
-    code = "CURSOR_EXPIRED"
 
 
 async def _close_socket(ctx: Context, reason: str) -> None:
@@ -53,7 +54,7 @@ async def stream(
     subscriber that falls behind is disconnected with close code 1013 and can
     resume with `since`.
     """
-    if since is not None and (not since or len(since) > MAX_CURSOR_LENGTH):
+    if since is not None and (not since or len(since) > MAX_SINCE_LENGTH):
         raise BadUserInput("invalid `since` cursor", argument="since")
     closers: set[asyncio.Task[None]] = set()
 
@@ -82,7 +83,7 @@ async def stream(
             except ValueError:
                 raise BadUserInput("invalid `since` cursor", argument="since") from None
             except SubscriberTooSlow as error:
-                raise AppError(str(error), reason="TOO_SLOW") from None
+                raise TooSlow(str(error), reason="TOO_SLOW") from None
             # Logouts and role changes reach open connections too (cached check).
             await ctx.recheck()
             if authenticated and ctx.auth_error:
@@ -109,56 +110,97 @@ def _require_live_token(ctx: Context) -> int:
     return viewer.user_id
 
 
-async def posts_published(
-    ctx: Context, author_id: int | None, since: str | None
-) -> AsyncIterator[tuple[str, PostRecord]]:
-    async for event in stream(ctx, POSTS_PUBLISHED, since):
-        if author_id is not None and event.data.get("author_id") != author_id:
-            continue
-        post = await post_rules.visible(ctx, _int(event.data, "post_id"))
-        if post is not None and post.status == "PUBLISHED":
-            yield event.cursor, post
+def deliver(
+    ctx: Context,
+    topic: str,
+    since: str | None,
+    event_type: type[E],
+    resolve: Callable[[E], Awaitable[R | None]],
+    *,
+    check_first: Callable[[], Awaitable[object]] | None = None,
+    authenticated: bool = False,
+    ends_when_hidden: bool = False,
+) -> AsyncIterator[tuple[str, R]]:
+    """The one delivery loop: `check_first` (refuses the subscription before anything
+    is delivered), then each event of `topic` read as `event_type`, resolved for this
+    subscriber (None: not for them, skipped; or the end, with `ends_when_hidden`), and
+    yielded with its cursor."""
+
+    async def delivered() -> AsyncIterator[tuple[str, R]]:
+        if check_first is not None:
+            await check_first()
+        async for event in stream(ctx, topic, since, authenticated=authenticated):
+            announced = event_type.read(event.data)
+            found = await resolve(announced) if announced is not None else None
+            if found is not None:
+                yield event.cursor, found
+            elif ends_when_hidden:
+                return
+
+    return delivered()
 
 
-async def _visible_post(ctx: Context, post_id: int) -> PostRecord:
-    post = await post_rules.visible(ctx, post_id)
+async def _existing_post(ctx: Context, post_id: int) -> PostRecord:
+    post = await visible_post(ctx, post_id)
     if post is None:
         raise BadUserInput("no such post", argument="postId")
     return post
 
 
-async def comments_added(
+def posts_published(
+    ctx: Context, author_id: int | None, since: str | None
+) -> AsyncIterator[tuple[str, PostRecord]]:
+    async def resolve(event: PostPublished) -> PostRecord | None:
+        if author_id is not None and event.author_id != author_id:
+            return None
+        post = await visible_post(ctx, event.post_id)
+        return post if post is not None and post.status == PostStatus.PUBLISHED else None
+
+    return deliver(ctx, PostPublished.topic(), since, PostPublished, resolve)
+
+
+def comments_added(
     ctx: Context, post_id: int, since: str | None
 ) -> AsyncIterator[tuple[str, CommentRecord]]:
-    await _visible_post(ctx, post_id)
-    async for event in stream(ctx, comments_topic(post_id), since):
-        comment = await comment_rules.visible(ctx, str(event.data.get("comment_id")))
-        if comment is not None:
-            yield event.cursor, comment
+    async def resolve(event: CommentAdded) -> CommentRecord | None:
+        return await visible_comment(ctx, event.comment_id)
+
+    return deliver(
+        ctx,
+        CommentAdded.topic(post_id),
+        since,
+        CommentAdded,
+        resolve,
+        check_first=lambda: _existing_post(ctx, post_id),
+    )
 
 
-async def reactions_changed(
+def reactions_changed(
     ctx: Context, post_id: int, since: str | None
 ) -> AsyncIterator[tuple[str, PostRecord]]:
-    await _visible_post(ctx, post_id)
-    async for event in stream(ctx, reactions_topic(post_id), since):
-        post = await post_rules.visible(ctx, post_id)
-        if post is None:
-            return  # deleted (or no longer visible): nothing more will come
-        yield event.cursor, post
+    """Ends when the post is deleted (or no longer visible): nothing more will come."""
+
+    async def resolve(event: ReactionsChanged) -> PostRecord | None:
+        return await visible_post(ctx, post_id)
+
+    return deliver(
+        ctx,
+        ReactionsChanged.topic(post_id),
+        since,
+        ReactionsChanged,
+        resolve,
+        check_first=lambda: _existing_post(ctx, post_id),
+        ends_when_hidden=True,
+    )
 
 
-async def notifications_received(
+def notifications_received(
     ctx: Context, since: str | None
 ) -> AsyncIterator[tuple[str, NotificationRecord]]:
     user_id = _require_live_token(ctx)
-    topic = notifications_topic(user_id)
-    async for event in stream(ctx, topic, since, authenticated=True):
-        note = await notification_rules.visible(ctx, str(event.data.get("notification_id")))
-        if note is not None:
-            yield event.cursor, note
 
+    async def resolve(event: NotificationCreated) -> NotificationRecord | None:
+        return await visible_notification(ctx, event.notification_id)
 
-def _int(data: dict[str, Any], key: str) -> int:
-    value = data.get(key)
-    return value if isinstance(value, int) else -1
+    topic = NotificationCreated.topic(user_id)
+    return deliver(ctx, topic, since, NotificationCreated, resolve, authenticated=True)

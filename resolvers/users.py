@@ -5,12 +5,12 @@ from __future__ import annotations
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
 from resolvers.context import Context
-from resolvers.pagination import Connection, page_request
+from resolvers.pagination import Listing, page_request
 from resolvers.validation import normalise_handle, search_term
 
 
 async def viewer(ctx: Context) -> UserRecord | None:
-    current = ctx.optional_viewer()
+    current = ctx.strict_viewer()
     if current is None:
         return None
     return await ctx.loaders.user_by_id.load(current.user_id)
@@ -26,17 +26,17 @@ async def by_id(ctx: Context, user_id: int) -> UserRecord | None:
 
 async def search(
     ctx: Context, first: int | None, after: str | None, query: str | None
-) -> Connection[UserRecord]:
+) -> Listing[UserRecord]:
     request = page_request("users", first, after)
     term = search_term(query)
     users = ctx.stores.relational.users
     page = await users.search(request, term)
-    return Connection.of("users", page, lambda: users.count(term))
+    return Listing.of("users", page, lambda: users.count(term))
 
 
 def visible_email(ctx: Context, user: UserRecord) -> str | None:
     """The user themself and admins see the address; everyone else sees null."""
-    current = ctx.reader()
+    current = ctx.lenient_viewer()
     if current is not None and (current.user_id == user.id or current.is_admin):
         return user.email
     return None

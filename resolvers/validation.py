@@ -1,4 +1,4 @@
-"""Input rules shared by the account mutations."""
+"""Input checks and normalisation for accounts, and the `search` argument of listings."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from domain import (
+    HANDLE_PATTERN,
+    MAX_DISPLAY_NAME,
+    MAX_HANDLE,
+    MAX_PASSWORD,
+    MIN_HANDLE,
+    MIN_PASSWORD,
+)
 from resolvers.errors import BadUserInput, FieldError, UserErrorCode
 
-HANDLE = re.compile(r"^[a-z0-9_]{3,30}$")
-MIN_PASSWORD = 10
-# Argon2 copes with long input, but there is no reason to hash a megabyte.
-MAX_PASSWORD = 1024
-MAX_DISPLAY_NAME = 80
-
-
+HANDLE = re.compile(HANDLE_PATTERN)
 MAX_SEARCH = 200
 
 
@@ -38,7 +40,7 @@ def check_handle(handle: str, field: tuple[str, ...]) -> FieldError | None:
         return None
     return FieldError(
         UserErrorCode.INVALID_HANDLE,
-        "Handle must be 3 to 30 characters of a-z, 0-9 and _.",
+        f"Handle must be {MIN_HANDLE} to {MAX_HANDLE} characters of a-z, 0-9 and _.",
         field,
     )
 

@@ -6,10 +6,11 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers import accounts
-from resolvers.accounts import AuthResult
-from schema.errors import UserError, user_errors
-from schema.users import User, user_or_none
+import resolvers.accounts
+from resolvers.accounts import SignIn
+from resolvers.errors import Outcome
+from schema.payloads import UserError, payload
+from schema.users import User
 
 
 @strawberry.input
@@ -40,15 +41,16 @@ class AuthPayload:
     expires_at: datetime | None = strawberry.field(description="When the access token expires.")
     errors: list[UserError]
 
-    @classmethod
-    def from_result(cls, result: AuthResult) -> AuthPayload:
-        return cls(
-            user=user_or_none(result.user),
-            access_token=result.access_token,
-            refresh_token=result.refresh_token,
-            expires_at=result.expires_at,
-            errors=user_errors(result.errors),
-        )
+
+def _auth_payload(outcome: Outcome[SignIn]) -> AuthPayload:
+    return payload(
+        AuthPayload,
+        outcome,
+        user=lambda signed_in: User.from_record(signed_in.user),
+        access_token=lambda signed_in: signed_in.access_token,
+        refresh_token=lambda signed_in: signed_in.refresh_token,
+        expires_at=lambda signed_in: signed_in.expires_at,
+    )
 
 
 @strawberry.type
@@ -61,29 +63,30 @@ class LogoutPayload:
 class AccountMutations:
     @strawberry.mutation(description="Create an account and sign in.")
     async def register(self, info: strawberry.Info, input: RegisterInput) -> AuthPayload:
-        result = await accounts.register(
+        outcome = await resolvers.accounts.register(
             info.context,
             handle=input.handle,
             email=input.email,
             password=input.password,
             display_name=input.display_name,
         )
-        return AuthPayload.from_result(result)
+        return _auth_payload(outcome)
 
     @strawberry.mutation(description="Sign in with a handle or email and a password.")
     async def login(self, info: strawberry.Info, input: LoginInput) -> AuthPayload:
-        result = await accounts.login(
+        outcome = await resolvers.accounts.login(
             info.context, handle_or_email=input.handle_or_email, password=input.password
         )
-        return AuthPayload.from_result(result)
+        return _auth_payload(outcome)
 
     @strawberry.mutation(
         description="Exchange a refresh token for a new access token and refresh token. "
         "Presenting an already-used refresh token revokes its whole session."
     )
     async def refresh_token(self, info: strawberry.Info, refresh_token: str) -> AuthPayload:
-        return AuthPayload.from_result(await accounts.refresh(info.context, refresh_token))
+        return _auth_payload(await resolvers.accounts.refresh(info.context, refresh_token))
 
     @strawberry.mutation(description="End the session that the refresh token belongs to.")
     async def logout(self, info: strawberry.Info, refresh_token: str) -> LogoutPayload:
-        return LogoutPayload(success=await accounts.logout(info.context, refresh_token), errors=[])
+        success = await resolvers.accounts.logout(info.context, refresh_token)
+        return LogoutPayload(success=success, errors=[])

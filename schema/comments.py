@@ -6,15 +6,14 @@ from datetime import datetime
 
 import strawberry
 
+import resolvers.comments
 from datasources.documents.comments import CommentRecord
-from resolvers import comments as rules
-from resolvers import posts as post_rules
-from resolvers.comments import CommentResult
+from resolvers.visibility import visible_post
 from schema.connections import Connection, connection
-from schema.errors import UserError, user_errors
 from schema.global_ids import int_key, object_key, to_global_id
 from schema.node import Node
-from schema.posts import DeletePayload, Post
+from schema.payloads import DeletePayload, UserError, payload
+from schema.posts import Post
 from schema.users import User
 
 
@@ -44,21 +43,21 @@ class Comment(Node):
 
     @strawberry.field
     async def post(self, info: strawberry.Info) -> Post:
-        post = await post_rules.visible(info.context, self.record.post_id)
+        post = await visible_post(info.context, self.record.post_id)
         if post is None:
             raise LookupError(f"comment {self.record.id} has no visible post")
         return Post.from_record(post)
 
     @strawberry.field(description="The comment this one replies to; null for top-level ones.")
     async def parent(self, info: strawberry.Info) -> Comment | None:
-        found = await rules.parent(info.context, self.record)
+        found = await resolvers.comments.parent(info.context, self.record)
         return Comment.from_record(found) if found else None
 
     @strawberry.field(description="Direct replies, oldest first.")
     async def replies(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[Comment]:
-        listing = await rules.replies(info.context, self.record.id, first, after)
+        listing = await resolvers.comments.replies(info.context, self.record.id, first, after)
         return connection(listing, Comment.from_record)
 
 
@@ -82,28 +81,25 @@ class CommentPayload:
     comment: Comment | None
     errors: list[UserError]
 
-    @classmethod
-    def from_result(cls, result: CommentResult) -> CommentPayload:
-        comment = Comment.from_record(result.comment) if result.comment else None
-        return cls(comment=comment, errors=user_errors(result.errors))
-
 
 @strawberry.type
 class CommentMutations:
     @strawberry.mutation(description="Comment on a published post, or reply to a comment.")
     async def add_comment(self, info: strawberry.Info, input: AddCommentInput) -> CommentPayload:
         parent = object_key(input.parent_id, "Comment") if input.parent_id else None
-        result = await rules.add(info.context, int_key(input.post_id, "Post"), input.body, parent)
-        return CommentPayload.from_result(result)
+        post_id = int_key(input.post_id, "Post")
+        outcome = await resolvers.comments.add(info.context, post_id, input.body, parent)
+        return payload(CommentPayload, outcome, comment=Comment.from_record)
 
     @strawberry.mutation(description="Change a comment's text (author only).")
     async def edit_comment(self, info: strawberry.Info, input: EditCommentInput) -> CommentPayload:
-        result = await rules.edit(info.context, object_key(input.id, "Comment"), input.body)
-        return CommentPayload.from_result(result)
+        comment_id = object_key(input.id, "Comment")
+        outcome = await resolvers.comments.edit(info.context, comment_id, input.body)
+        return payload(CommentPayload, outcome, comment=Comment.from_record)
 
     @strawberry.mutation(
         description="Delete a comment and its replies (the author, moderators and admins)."
     )
     async def delete_comment(self, info: strawberry.Info, id: strawberry.ID) -> DeletePayload:
-        errors = await rules.delete(info.context, object_key(id, "Comment"))
-        return DeletePayload(deleted_id=None if errors else id, errors=user_errors(errors))
+        outcome = await resolvers.comments.delete(info.context, object_key(id, "Comment"))
+        return payload(DeletePayload, outcome, deleted_id=lambda _: id)

@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from resolvers.pagination import Connection as Listing
+from resolvers.pagination import Listing
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -1,4 +1,4 @@
-"""UserError (payload errors) and the error policy for top-level errors.
+"""The error policy for top-level errors (payload errors are in schema/payloads.py).
 
 Top-level errors get `extensions.code`. Anything unexpected is logged with the
 request id and reaches the client as INTERNAL_SERVER_ERROR with that id only.
@@ -8,46 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from datasources.failures import Failure, classify
 from datasources.relational.engine import UnstorableText
 from logs import get_logger
-from resolvers.errors import AppError, FieldError
-from resolvers.errors import UserErrorCode as UserErrorCodeValues
+from resolvers.errors import AppError
 
 log = get_logger("agora.errors")
-
-UserErrorCode = strawberry.enum(
-    UserErrorCodeValues, name="UserErrorCode", description="What was wrong with the input."
-)
 
 # What a client is told when a datastore failed it; neither is a bug.
 FAILURES = {
     Failure.TIMEOUT: ("a datastore took too long to answer; try again", "TIMEOUT"),
     Failure.UNAVAILABLE: ("a datastore is unavailable; try again shortly", "SERVICE_UNAVAILABLE"),
 }
-
-
-@strawberry.type(description="A problem with the input that the client can fix.")
-class UserError:
-    code: UserErrorCode  # type: ignore[valid-type]
-    message: str
-    field: list[str] | None = strawberry.field(
-        description='Path to the input field at fault, e.g. ["input", "email"].'
-    )
-
-    @classmethod
-    def from_field_error(cls, error: FieldError) -> UserError:
-        return cls(
-            code=error.code, message=error.message, field=list(error.field) if error.field else None
-        )
-
-
-def user_errors(errors: list[FieldError]) -> list[UserError]:
-    return [UserError.from_field_error(e) for e in errors]
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -84,6 +59,7 @@ def present(error: GraphQLError, request_id: str) -> GraphQLError:
             extensions={"code": "BAD_USER_INPUT"},
         )
     failure = classify(original) if original is not None else None
+    extensions: dict[str, object]
     if failure is not None:
         message, code = FAILURES[failure]
         extensions = {"code": code, "requestId": request_id}

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import strawberry
 
+import resolvers.notifications
 from datasources.documents.notifications import NotificationRecord
-from resolvers import comments as comment_rules
-from resolvers import notifications as rules
-from resolvers import posts as post_rules
 from resolvers.errors import BadUserInput
+from resolvers.visibility import visible_comment, visible_post
 from schema.comments import Comment
-from schema.errors import UserError
+from schema.enums import NotificationKind
 from schema.global_ids import object_key, to_global_id
 from schema.node import Node
+from schema.payloads import UserError
 from schema.posts import Post, post_or_none
 from schema.users import User
-
-
-@strawberry.enum
-class NotificationKind(enum.Enum):
-    FOLLOWED = "FOLLOWED"
-    COMMENTED = "COMMENTED"
-    REPLIED = "REPLIED"
-    REACTED = "REACTED"
 
 
 @strawberry.type(description="Something another user did that concerns the viewer.")
@@ -56,13 +47,13 @@ class Notification(Node):
     async def post(self, info: strawberry.Info) -> Post | None:
         if self.record.post_id is None:
             return None
-        return post_or_none(await post_rules.visible(info.context, self.record.post_id))
+        return post_or_none(await visible_post(info.context, self.record.post_id))
 
     @strawberry.field
     async def comment(self, info: strawberry.Info) -> Comment | None:
         if self.record.comment_id is None:
             return None
-        found = await comment_rules.visible(info.context, self.record.comment_id)
+        found = await visible_comment(info.context, self.record.comment_id)
         return Comment.from_record(found) if found else None
 
 
@@ -78,7 +69,11 @@ class NotificationMutations:
     async def mark_notifications_read(
         self, info: strawberry.Info, ids: list[strawberry.ID] | None = None
     ) -> MarkReadPayload:
-        if ids is not None and len(ids) > rules.MAX_MARK:
-            raise BadUserInput(f"at most {rules.MAX_MARK} ids per call", argument="ids")
+        if ids is not None and len(ids) > resolvers.notifications.MAX_MARK:
+            raise BadUserInput(
+                f"at most {resolvers.notifications.MAX_MARK} ids per call", argument="ids"
+            )
         keys = [object_key(i, "Notification") for i in ids] if ids is not None else None
-        return MarkReadPayload(count=await rules.mark_read(info.context, keys), errors=[])
+        return MarkReadPayload(
+            count=await resolvers.notifications.mark_read(info.context, keys), errors=[]
+        )

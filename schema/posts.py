@@ -1,23 +1,22 @@
-"""Post, PostStatus and the post mutations."""
+"""Post, its status, reaction kinds and counts, and the post mutations."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+import resolvers.comments
+import resolvers.posts
+import resolvers.reactions
 from datasources.relational.posts import PostRecord
-from resolvers import comments as comment_rules
-from resolvers import posts as rules
-from resolvers import reactions as reaction_rules
-from resolvers.posts import PostResult
+from resolvers.context import Context
 from schema.connections import Connection, connection
-from schema.errors import UserError, user_errors
+from schema.enums import PostStatus, ReactionKind
 from schema.global_ids import int_key, to_global_id
 from schema.node import Node
-from schema.reactions import ReactionCount, ReactionKind
+from schema.payloads import DeletePayload, UserError, payload
 from schema.users import User
 
 if TYPE_CHECKING:
@@ -26,10 +25,15 @@ if TYPE_CHECKING:
 CommentType = Annotated["Comment", strawberry.lazy("schema.comments")]
 
 
-@strawberry.enum
-class PostStatus(enum.Enum):
-    DRAFT = "DRAFT"
-    PUBLISHED = "PUBLISHED"
+@strawberry.type
+class ReactionCount:
+    kind: ReactionKind
+    count: int
+
+
+async def reaction_counts(ctx: Context, post_id: int) -> list[ReactionCount]:
+    counts = await resolvers.reactions.counts(ctx, post_id)
+    return [ReactionCount(kind=kind, count=n) for kind, n in counts]
 
 
 @strawberry.type(description="Something a user wrote. Drafts are visible to their author only.")
@@ -70,7 +74,7 @@ class Post(Node):
     ) -> Connection[CommentType]:
         from schema.comments import Comment
 
-        listing = await comment_rules.of_post(info.context, self.record.id, first, after)
+        listing = await resolvers.comments.of_post(info.context, self.record.id, first, after)
         return connection(listing, Comment.from_record)
 
     @strawberry.field(description="All comments, replies included.")
@@ -79,13 +83,11 @@ class Post(Node):
 
     @strawberry.field(description="How many reactions of each kind (kinds with none omitted).")
     async def reactions(self, info: strawberry.Info) -> list[ReactionCount]:
-        counts = await reaction_rules.counts(info.context, self.record.id)
-        return [ReactionCount(kind=ReactionKind(kind), count=n) for kind, n in counts]
+        return await reaction_counts(info.context, self.record.id)
 
     @strawberry.field(description="The kinds the signed-in user reacted with.")
     async def viewer_reactions(self, info: strawberry.Info) -> list[ReactionKind]:
-        kinds = await reaction_rules.of_viewer(info.context, self.record.id)
-        return [ReactionKind(kind) for kind in kinds]
+        return await resolvers.reactions.of_viewer(info.context, self.record.id)
 
 
 def post_or_none(record: PostRecord | None) -> Post | None:
@@ -113,51 +115,40 @@ class PostPayload:
     post: Post | None
     errors: list[UserError]
 
-    @classmethod
-    def from_result(cls, result: PostResult) -> PostPayload:
-        return cls(post=post_or_none(result.post), errors=user_errors(result.errors))
-
-
-@strawberry.type
-class DeletePayload:
-    deleted_id: strawberry.ID | None = strawberry.field(
-        description="Null when nothing was deleted."
-    )
-    errors: list[UserError]
-
 
 @strawberry.type
 class PostMutations:
     @strawberry.mutation(description="Write a post, as a draft or published at once.")
     async def create_post(self, info: strawberry.Info, input: CreatePostInput) -> PostPayload:
-        result = await rules.create(
+        outcome = await resolvers.posts.create(
             info.context,
             title=input.title,
             body=input.body,
             tags=input.tags,
             publish=input.publish,
         )
-        return PostPayload.from_result(result)
+        return payload(PostPayload, outcome, post=Post.from_record)
 
     @strawberry.mutation(description="Change a post's title, body or tags (author only).")
     async def update_post(self, info: strawberry.Info, input: UpdatePostInput) -> PostPayload:
-        result = await rules.update(
+        outcome = await resolvers.posts.update(
             info.context,
             int_key(input.id, "Post"),
             title=input.title,
             body=input.body,
             tags=input.tags,
         )
-        return PostPayload.from_result(result)
+        return payload(PostPayload, outcome, post=Post.from_record)
 
     @strawberry.mutation(description="Publish a draft (author only).")
     async def publish_post(self, info: strawberry.Info, id: strawberry.ID) -> PostPayload:
-        return PostPayload.from_result(await rules.publish(info.context, int_key(id, "Post")))
+        outcome = await resolvers.posts.publish(info.context, int_key(id, "Post"))
+        return payload(PostPayload, outcome, post=Post.from_record)
 
     @strawberry.mutation(
         description="Delete a post with its comments, reactions and notifications "
         "(the author, moderators and admins)."
     )
     async def delete_post(self, info: strawberry.Info, id: strawberry.ID) -> DeletePayload:
-        errors = await rules.delete(info.context, int_key(id, "Post"))
-        return DeletePayload(deleted_id=None if errors else id, errors=user_errors(errors))
+        outcome = await resolvers.posts.delete(info.context, int_key(id, "Post"))
+        return payload(DeletePayload, outcome, deleted_id=lambda _: id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import profiles as rules
-from schema.errors import UserError, user_errors
+import resolvers.profiles
+from schema.payloads import UserError, payload
 from schema.users import Profile
 
 
@@ -29,12 +29,11 @@ class ProfileMutations:
     async def update_profile(
         self, info: strawberry.Info, input: UpdateProfileInput
     ) -> ProfilePayload:
-        result = await rules.update(
+        outcome = await resolvers.profiles.update(
             info.context,
             bio=input.bio,
             avatar_url=input.avatar_url,
             location=input.location,
             links=input.links,
         )
-        profile = Profile.from_record(result.profile) if result.profile else None
-        return ProfilePayload(profile=profile, errors=user_errors(result.errors))
+        return payload(ProfilePayload, outcome, profile=Profile.from_record)

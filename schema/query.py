@@ -6,11 +6,11 @@ import asyncio
 
 import strawberry
 
-from resolvers import comments as comment_rules
-from resolvers import notifications as notification_rules
-from resolvers import posts as post_rules
-from resolvers import users as user_rules
+import resolvers.notifications
+import resolvers.posts
+import resolvers.users
 from resolvers.errors import BadUserInput
+from resolvers.visibility import visible_comment, visible_notification, visible_post
 from schema.comments import Comment
 from schema.connections import Connection, connection
 from schema.global_ids import DIGITS, DOCUMENT_ID, from_global_id, int_key
@@ -31,15 +31,15 @@ async def _resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
         if not DIGITS.fullmatch(key):
             return None
         if type_name == "User":
-            return user_or_none(await user_rules.by_id(ctx, int(key)))
-        return post_or_none(await post_rules.visible(ctx, int(key)))
+            return user_or_none(await resolvers.users.by_id(ctx, int(key)))
+        return post_or_none(await visible_post(ctx, int(key)))
     if not DOCUMENT_ID.fullmatch(key):
         return None
     if type_name == "Comment":
-        comment = await comment_rules.visible(ctx, key)
+        comment = await visible_comment(ctx, key)
         return Comment.from_record(comment) if comment else None
     if type_name == "Notification":
-        note = await notification_rules.visible(ctx, key)
+        note = await visible_notification(ctx, key)
         return Notification.from_record(note) if note else None
     return None
 
@@ -63,11 +63,11 @@ class Query:
 
     @strawberry.field(description="The signed-in user; null when anonymous.")
     async def viewer(self, info: strawberry.Info) -> User | None:
-        return user_or_none(await user_rules.viewer(info.context))
+        return user_or_none(await resolvers.users.viewer(info.context))
 
     @strawberry.field(description="A user by handle (case-insensitive).")
     async def user(self, info: strawberry.Info, handle: str) -> User | None:
-        return user_or_none(await user_rules.by_handle(info.context, handle))
+        return user_or_none(await resolvers.users.by_handle(info.context, handle))
 
     @strawberry.field(description="Users by handle, optionally matching `search`.")
     async def users(
@@ -77,12 +77,12 @@ class Query:
         after: str | None = None,
         search: str | None = None,
     ) -> Connection[User]:
-        listing = await user_rules.search(info.context, first, after, search)
+        listing = await resolvers.users.search(info.context, first, after, search)
         return connection(listing, User.from_record)
 
     @strawberry.field(description="A post by ID; null when absent or a draft of someone else.")
     async def post(self, info: strawberry.Info, id: strawberry.ID) -> Post | None:
-        return post_or_none(await post_rules.visible(info.context, int_key(id, "Post")))
+        return post_or_none(await visible_post(info.context, int_key(id, "Post")))
 
     @strawberry.field(description="Published posts, newest first.")
     async def posts(
@@ -94,7 +94,7 @@ class Query:
         tag: str | None = None,
         search: str | None = None,
     ) -> Connection[Post]:
-        listing = await post_rules.list_published(
+        listing = await resolvers.posts.list_published(
             info.context,
             first,
             after,
@@ -108,7 +108,7 @@ class Query:
     async def feed(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[Post]:
-        return connection(await post_rules.feed(info.context, first, after), Post.from_record)
+        return connection(await resolvers.posts.feed(info.context, first, after), Post.from_record)
 
     @strawberry.field(description="The viewer's notifications, newest first.")
     async def notifications(
@@ -118,5 +118,5 @@ class Query:
         after: str | None = None,
         unread_only: bool = False,
     ) -> Connection[Notification]:
-        listing = await notification_rules.list_own(info.context, first, after, unread_only)
+        listing = await resolvers.notifications.list_own(info.context, first, after, unread_only)
         return connection(listing, Notification.from_record)

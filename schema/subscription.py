@@ -7,13 +7,16 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import reactions as reaction_rules
-from resolvers import subscriptions as rules
+from resolvers.subscriptions import (
+    comments_added,
+    notifications_received,
+    posts_published,
+    reactions_changed,
+)
 from schema.comments import Comment
 from schema.global_ids import int_key
 from schema.notifications import Notification
-from schema.posts import Post
-from schema.reactions import ReactionCount, ReactionKind
+from schema.posts import Post, ReactionCount, reaction_counts
 
 Since = Annotated[
     str | None,
@@ -43,8 +46,7 @@ class ReactionsEvent:
 
     @strawberry.field(description="The post's reaction counts as of this event.")
     async def reactions(self, info: strawberry.Info) -> list[ReactionCount]:
-        counts = await reaction_rules.counts(info.context, self.post.record.id)
-        return [ReactionCount(kind=ReactionKind(kind), count=n) for kind, n in counts]
+        return await reaction_counts(info.context, self.post.record.id)
 
 
 @strawberry.type
@@ -63,7 +65,7 @@ class Subscription:
         since: Since = None,
     ) -> AsyncGenerator[PostEvent, None]:
         author = int_key(author_id, "User") if author_id is not None else None
-        async for cursor, post in rules.posts_published(info.context, author, since):
+        async for cursor, post in posts_published(info.context, author, since):
             yield PostEvent(cursor=cursor, post=Post.from_record(post))
 
     @strawberry.subscription(description="New comments and replies on a post.")
@@ -74,7 +76,7 @@ class Subscription:
         since: Since = None,
     ) -> AsyncGenerator[CommentEvent, None]:
         post = int_key(post_id, "Post")
-        async for cursor, comment in rules.comments_added(info.context, post, since):
+        async for cursor, comment in comments_added(info.context, post, since):
             yield CommentEvent(cursor=cursor, comment=Comment.from_record(comment))
 
     @strawberry.subscription(description="A post's reaction counts, whenever they change.")
@@ -85,7 +87,7 @@ class Subscription:
         since: Since = None,
     ) -> AsyncGenerator[ReactionsEvent, None]:
         post_key = int_key(post_id, "Post")
-        async for cursor, post in rules.reactions_changed(info.context, post_key, since):
+        async for cursor, post in reactions_changed(info.context, post_key, since):
             yield ReactionsEvent(cursor=cursor, post=Post.from_record(post))
 
     @strawberry.subscription(description="The viewer's own new notifications; needs auth.")
@@ -94,5 +96,5 @@ class Subscription:
         info: strawberry.Info,
         since: Since = None,
     ) -> AsyncGenerator[NotificationEvent, None]:
-        async for cursor, note in rules.notifications_received(info.context, since):
+        async for cursor, note in notifications_received(info.context, since):
             yield NotificationEvent(cursor=cursor, notification=Notification.from_record(note))

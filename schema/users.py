@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+import resolvers.follows
+import resolvers.posts
+import resolvers.users
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
-from resolvers import follows as follow_rules
-from resolvers import posts as post_rules
-from resolvers import users as rules
 from schema.connections import Connection, connection
+from schema.enums import Role
 from schema.global_ids import to_global_id
 from schema.node import Node
 
@@ -21,13 +21,6 @@ if TYPE_CHECKING:
     from schema.posts import Post
 
 PostType = Annotated["Post", strawberry.lazy("schema.posts")]
-
-
-@strawberry.enum(description="What a user may do beyond their own content.")
-class Role(enum.Enum):
-    USER = "USER"
-    MODERATOR = "MODERATOR"
-    ADMIN = "ADMIN"
 
 
 @strawberry.type(description="A user's public profile.")
@@ -68,11 +61,11 @@ class User(Node):
 
     @strawberry.field(description="Visible to the user themself and to admins; null otherwise.")
     def email(self, info: strawberry.Info) -> str | None:
-        return rules.visible_email(info.context, self.record)
+        return resolvers.users.visible_email(info.context, self.record)
 
     @strawberry.field
     async def profile(self, info: strawberry.Info) -> Profile:
-        return Profile.from_record(await rules.profile(info.context, self.record))
+        return Profile.from_record(await resolvers.users.profile(info.context, self.record))
 
     @strawberry.field(description="Newest first: published posts, and drafts for the author.")
     async def posts(
@@ -80,34 +73,34 @@ class User(Node):
     ) -> Connection[PostType]:
         from schema.posts import Post
 
-        listing = await post_rules.by_author(info.context, self.record.id, first, after)
+        listing = await resolvers.posts.by_author(info.context, self.record.id, first, after)
         return connection(listing, Post.from_record)
 
     @strawberry.field(description="Newest follower first.")
     async def followers(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[User]:
-        listing = await follow_rules.followers(info.context, self.record.id, first, after)
+        listing = await resolvers.follows.followers(info.context, self.record.id, first, after)
         return connection(listing, User.from_record)
 
     @strawberry.field(description="Most recently followed first.")
     async def following(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[User]:
-        listing = await follow_rules.following(info.context, self.record.id, first, after)
+        listing = await resolvers.follows.following(info.context, self.record.id, first, after)
         return connection(listing, User.from_record)
 
     @strawberry.field
     async def follower_count(self, info: strawberry.Info) -> int:
-        return await follow_rules.follower_count(info.context, self.record.id)
+        return await resolvers.follows.follower_count(info.context, self.record.id)
 
     @strawberry.field
     async def following_count(self, info: strawberry.Info) -> int:
-        return await follow_rules.following_count(info.context, self.record.id)
+        return await resolvers.follows.following_count(info.context, self.record.id)
 
     @strawberry.field(description="Whether the signed-in user follows this user.")
     async def viewer_follows(self, info: strawberry.Info) -> bool:
-        return await follow_rules.viewer_follows(info.context, self.record.id)
+        return await resolvers.follows.viewer_follows(info.context, self.record.id)
 
 
 def user_or_none(record: UserRecord | None) -> User | None:

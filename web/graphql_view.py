@@ -90,11 +90,11 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
 
 
 class AgoraGraphQL(GraphQL[Context, None]):
-    websocket_adapter_class = SizeLimitedWebSocket  # type: ignore[assignment]
+    websocket_adapter_class = SizeLimitedWebSocket
     graphql_transport_ws_handler_class = TransportWS
 
     def __init__(self, schema: strawberry.Schema, settings: Settings) -> None:
-        protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+        protocols: tuple[str, ...] = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
         if settings.ws_legacy_protocol:
             protocols += (GRAPHQL_WS_PROTOCOL,)
         super().__init__(
