@@ -32,8 +32,11 @@ from graphql import (
     VariableNode,
 )
 
-DEFAULT_FIRST = 20
-REACTION_KINDS = 4
+from domain import ReactionKind
+from resolvers.pagination import DEFAULT_FIRST
+
+# At most one count per kind.
+REACTION_KINDS = len(ReactionKind)
 # Fields that return a page whose size the `first` argument sets.
 PAGED_FIELDS = frozenset(
     {"posts", "users", "feed", "notifications", "followers", "following", "comments", "replies"}
