@@ -1,4 +1,8 @@
-"""The ASGI application: routes, middleware and lifespan. `uvicorn app:app` serves it."""
+"""The ASGI application: routes, middleware and lifespan.
+
+`uvicorn --factory app:create_app` serves it, and so does `uvicorn app:app`: the module's
+`app` is built on first access (settings loaded, logging configured), not on import.
+"""
 
 from __future__ import annotations
 
@@ -96,4 +100,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
 
-app = create_app()
+def __getattr__(name: str) -> Starlette:
+    """`app`: built from the environment's settings on first access, then kept."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    built = create_app()
+    globals()["app"] = built
+    return built

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 
+from domain import Role
 from settings import Settings, load_settings_or_exit
+
+Command = Callable[[Settings, argparse.Namespace], int]
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -116,39 +120,45 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agora", description="Agora GraphQL API server")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve_cmd = commands.add_parser("serve", help="serve the API (HOST/PORT from the environment)")
+    def command(
+        run: Command, name: str, summary: str, description: str | None = None
+    ) -> argparse.ArgumentParser:
+        """The subcommand `name`, which calls `run`; `summary` is its line in `agora -h`."""
+        found = commands.add_parser(name, help=summary, description=description)
+        found.set_defaults(run=run)
+        return found
+
+    serve_cmd = command(serve, "serve", "serve the API (HOST/PORT from the environment)")
     serve_cmd.add_argument("--host")
     serve_cmd.add_argument("--port", type=int)
-    serve_cmd.set_defaults(run=serve)
 
-    migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
+    migrate_cmd = command(migrate, "migrate", "apply database migrations")
     migrate_cmd.add_argument("--revision", default="head")
-    migrate_cmd.set_defaults(run=migrate)
 
-    role_cmd = commands.add_parser("set-role", help="give a user a role")
+    role_cmd = command(set_role, "set-role", "give a user a role")
     role_cmd.add_argument("handle")
-    role_cmd.add_argument("role", choices=["USER", "MODERATOR", "ADMIN"])
-    role_cmd.set_defaults(run=set_role)
+    role_cmd.add_argument("role", choices=[role.value for role in Role])
 
-    trust_cmd = commands.add_parser(
+    trust_cmd = command(
+        trust,
         "trust",
-        help="add documents to the trusted-documents manifest",
-        description="Add GraphQL documents (.graphql files, or JSON manifests such as "
-        "GraphQL Codegen's persisted-documents.json) to the manifest that "
-        "TRUSTED_DOCUMENTS_ONLY=true limits the server to.",
+        "add documents to the trusted-documents manifest",
+        "Add GraphQL documents (.graphql files, or JSON manifests such as GraphQL Codegen's "
+        "persisted-documents.json) to the manifest that TRUSTED_DOCUMENTS_ONLY=true limits "
+        "the server to.",
     )
     trust_cmd.add_argument("files", nargs="+", help=".graphql or .json files")
     trust_cmd.add_argument("--manifest", help="default: TRUSTED_DOCUMENTS_FILE")
-    trust_cmd.set_defaults(run=trust)
 
     # Defaults live in seed.SeedOptions (importing seed here would slow every command).
-    seed_cmd = commands.add_parser(
+    seed_cmd = command(
+        seed_demo_data,
         "seed",
-        help="fill empty datastores with a deterministic demo data set",
-        description="Fill empty datastores (those the configuration points at) with a "
-        "deterministic demo data set: users and profiles, follows, posts, threaded "
-        "comments, reactions and notifications. The same --seed and sizes give the same "
-        "data. Refuses (exit code 1) when the datastores already hold data.",
+        "fill empty datastores with a deterministic demo data set",
+        "Fill empty datastores (those the configuration points at) with a deterministic demo "
+        "data set: users and profiles, follows, posts, threaded comments, reactions and "
+        "notifications. The same --seed and sizes give the same data. Refuses (exit code 1) "
+        "when the datastores already hold data.",
     )
     seed_cmd.add_argument("--users", type=int, help="how many users (default: 200)")
     seed_cmd.add_argument("--posts", type=int, help="how many posts (default: 1000)")
@@ -157,7 +167,6 @@ def main(argv: list[str] | None = None) -> int:
     seed_cmd.add_argument(
         "--password", help="every demo user's password (default: agora-demo-password)"
     )
-    seed_cmd.set_defaults(run=seed_demo_data)
 
     args = parser.parse_args(argv)
     settings = load_settings_or_exit()
