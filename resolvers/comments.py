@@ -9,7 +9,8 @@ from resolvers.context import Context
 from resolvers.errors import FieldError, Forbidden, Outcome, UserErrorCode
 from resolvers.events import CommentAdded, announce
 from resolvers.notifications import notify
-from resolvers.pagination import Listing, page_request
+from resolvers.pagination import Listing, load_listing
+from resolvers.validation import check_text
 from resolvers.visibility import visible_comment, visible_post
 
 
@@ -17,17 +18,17 @@ async def of_post(
     ctx: Context, post_id: int, first: int | None, after: str | None
 ) -> Listing[CommentRecord]:
     """Top-level comments, oldest first (the post itself was already checked)."""
-    request = page_request("comments", first, after)
-    page = await ctx.loaders.comments.load((post_id, request.first, request.after))
-    return Listing.of("comments", page, lambda: ctx.loaders.top_level_comment_count.load(post_id))
+    loaders = ctx.loaders
+    count = loaders.top_level_comment_count.load
+    return await load_listing("comments", loaders.comments, count, post_id, first, after)
 
 
 async def replies(
     ctx: Context, comment_id: str, first: int | None, after: str | None
 ) -> Listing[CommentRecord]:
-    request = page_request("replies", first, after)
-    page = await ctx.loaders.replies.load((comment_id, request.first, request.after))
-    return Listing.of("replies", page, lambda: ctx.loaders.reply_count.load(comment_id))
+    loaders = ctx.loaders
+    count = loaders.reply_count.load
+    return await load_listing("replies", loaders.replies, count, comment_id, first, after)
 
 
 async def parent(ctx: Context, comment: CommentRecord) -> CommentRecord | None:
@@ -37,13 +38,7 @@ async def parent(ctx: Context, comment: CommentRecord) -> CommentRecord | None:
 
 
 def _check_body(body: str, field_path: tuple[str, ...]) -> FieldError | None:
-    if not body.strip() or len(body) > MAX_COMMENT:
-        return FieldError(
-            UserErrorCode.INVALID_BODY,
-            f"Comment must be 1 to {MAX_COMMENT} characters.",
-            field_path,
-        )
-    return None
+    return check_text(body, MAX_COMMENT, UserErrorCode.INVALID_BODY, "Comment", field_path)
 
 
 _error = Outcome[CommentRecord].refused

@@ -12,7 +12,7 @@ import dataclasses
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from datasources.stores import Datastores
 from logs import get_logger
@@ -24,9 +24,16 @@ PUBLISH_TIMEOUT_SECONDS = 2.0
 
 
 class Announcement:
-    """Base of the event payloads: frozen dataclasses of int and str ids. The payload
-    on the bus is the dataclass as a dict; `read` turns it back, or gives None when a
-    field is missing or of the wrong type (nothing trusts the bus blindly)."""
+    """Base of the events: frozen dataclasses of int and str ids. `TOPIC` is the topic
+    template, filled by `topic(*key)`; the payload on the bus is the dataclass as a
+    dict, and `read` turns it back, or gives None when a field is missing or of the
+    wrong type (nothing trusts the bus blindly)."""
+
+    TOPIC: ClassVar[str]
+
+    @classmethod
+    def topic(cls, *key: int) -> str:
+        return cls.TOPIC.format(*key)
 
     def data(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
@@ -59,45 +66,33 @@ def _fields(event_type: type[Announcement]) -> tuple[tuple[str, type], ...]:
 class PostPublished(Announcement):
     """A post became visible to everyone (created published, or a draft published)."""
 
+    TOPIC = "posts:published"
     post_id: int
     author_id: int
-
-    @staticmethod
-    def topic() -> str:
-        return "posts:published"
 
 
 @dataclass(frozen=True)
 class CommentAdded(Announcement):
-    """A comment or a reply was added under a post."""
+    """A comment or a reply was added under the post `topic(post_id)` names."""
 
+    TOPIC = "post:{}:comments"
     comment_id: str
-
-    @staticmethod
-    def topic(post_id: int) -> str:
-        return f"post:{post_id}:comments"
 
 
 @dataclass(frozen=True)
 class ReactionsChanged(Announcement):
     """Someone reacted to a post, or took a reaction back."""
 
+    TOPIC = "post:{}:reactions"
     post_id: int
-
-    @staticmethod
-    def topic(post_id: int) -> str:
-        return f"post:{post_id}:reactions"
 
 
 @dataclass(frozen=True)
 class NotificationCreated(Announcement):
-    """A notification was written for the topic's user."""
+    """A notification was written for the user `topic(user_id)` names."""
 
+    TOPIC = "user:{}:notifications"
     notification_id: str
-
-    @staticmethod
-    def topic(user_id: int) -> str:
-        return f"user:{user_id}:notifications"
 
 
 async def announce(stores: Datastores, topic: str, event: Announcement) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from datasources.relational.records import UserRecord
 from domain import Followed
 from resolvers.context import Context
 from resolvers.errors import FieldError, Outcome, UserErrorCode
 from resolvers.notifications import notify
-from resolvers.pagination import Listing, page_request
+from resolvers.pagination import Listing, load_listing
 
 
 async def _users(ctx: Context, listing: Listing[int]) -> Listing[UserRecord]:
@@ -17,17 +19,17 @@ async def _users(ctx: Context, listing: Listing[int]) -> Listing[UserRecord]:
 async def followers(
     ctx: Context, user_id: int, first: int | None, after: str | None
 ) -> Listing[UserRecord]:
-    request = page_request("followers", first, after)
-    page = await ctx.loaders.followers.load((user_id, request.first, request.after))
-    return await _users(ctx, Listing.of("followers", page, lambda: follower_count(ctx, user_id)))
+    count = functools.partial(follower_count, ctx)
+    ids = await load_listing("followers", ctx.loaders.followers, count, user_id, first, after)
+    return await _users(ctx, ids)
 
 
 async def following(
     ctx: Context, user_id: int, first: int | None, after: str | None
 ) -> Listing[UserRecord]:
-    request = page_request("following", first, after)
-    page = await ctx.loaders.following.load((user_id, request.first, request.after))
-    return await _users(ctx, Listing.of("following", page, lambda: following_count(ctx, user_id)))
+    count = functools.partial(following_count, ctx)
+    ids = await load_listing("following", ctx.loaders.following, count, user_id, first, after)
+    return await _users(ctx, ids)
 
 
 async def follower_count(ctx: Context, user_id: int) -> int:

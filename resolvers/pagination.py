@@ -9,17 +9,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from datasources.paging import Key, Page, PageRequest
 from domain import MAX_HANDLE
+from loaders.base import PagedLoader
 from resolvers.errors import BadUserInput
 
 T = TypeVar("T")
 U = TypeVar("U")
+P = TypeVar("P", bound=Hashable)
 
 DEFAULT_FIRST = 20
 MAX_FIRST = 100
@@ -120,3 +122,18 @@ class Listing(Generic[T]):
             has_previous=self.has_previous,
             total=self.total,
         )
+
+
+async def load_listing(
+    listing: str,
+    pages: PagedLoader[P, T],
+    count: Callable[[P], Awaitable[int]],
+    parent: P,
+    first: int | None,
+    after: str | None,
+) -> Listing[T]:
+    """One page of `parent`'s relation through its (batching) loader; `count(parent)`
+    runs only if the client asks for totalCount."""
+    request = page_request(listing, first, after)
+    page = await pages.load((parent, request.first, request.after))
+    return Listing.of(listing, page, lambda: count(parent))

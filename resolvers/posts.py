@@ -11,8 +11,8 @@ from logs import get_logger
 from resolvers.context import Context
 from resolvers.errors import FieldError, Forbidden, Outcome, UserErrorCode
 from resolvers.events import PostPublished, announce
-from resolvers.pagination import Listing, page_request
-from resolvers.validation import search_term
+from resolvers.pagination import Listing, load_listing, page_request
+from resolvers.validation import check_text, search_term
 from resolvers.visibility import can_read, visible_post
 
 log = get_logger(__name__)
@@ -53,33 +53,19 @@ async def by_author(
     ctx: Context, author_id: int, first: int | None, after: str | None
 ) -> Listing[PostRecord]:
     """A user's posts: published ones, and their drafts too when they are the viewer."""
-    request = page_request("user-posts", first, after)
     reader = ctx.lenient_viewer()
     own = reader is not None and reader.user_id == author_id
     loader = ctx.loaders.all_posts if own else ctx.loaders.published_posts
     counter = ctx.loaders.all_post_count if own else ctx.loaders.published_post_count
-    page = await loader.load((author_id, request.first, request.after))
-    return Listing.of("user-posts", page, lambda: counter.load(author_id))
+    return await load_listing("user-posts", loader, counter.load, author_id, first, after)
 
 
 def _check_title(title: str) -> FieldError | None:
-    if not title.strip() or len(title) > MAX_TITLE:
-        return FieldError(
-            UserErrorCode.INVALID_TITLE,
-            f"Title must be 1 to {MAX_TITLE} characters.",
-            ("input", "title"),
-        )
-    return None
+    return check_text(title, MAX_TITLE, UserErrorCode.INVALID_TITLE, "Title", ("input", "title"))
 
 
 def _check_body(body: str) -> FieldError | None:
-    if not body.strip() or len(body) > MAX_BODY:
-        return FieldError(
-            UserErrorCode.INVALID_BODY,
-            f"Body must be 1 to {MAX_BODY} characters.",
-            ("input", "body"),
-        )
-    return None
+    return check_text(body, MAX_BODY, UserErrorCode.INVALID_BODY, "Body", ("input", "body"))
 
 
 def _normalise_tags(tags: list[str]) -> tuple[list[str], FieldError | None]:

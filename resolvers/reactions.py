@@ -37,36 +37,37 @@ async def _reactable(ctx: Context, post_id: int) -> Outcome[PostRecord]:
 
 
 async def react(ctx: Context, post_id: int, kind: ReactionKind) -> Outcome[PostRecord]:
-    viewer = ctx.require_viewer()
-    reactable = await _reactable(ctx, post_id)
-    post = reactable.value
-    if post is None:
-        return reactable
-    documents = ctx.stores.documents
-    if not await documents.reactions.add(post_id, viewer.user_id, kind.value):
-        message = f"You already reacted {kind.value}."
-        return Outcome(post, [FieldError(UserErrorCode.ALREADY_REACTED, message, ("kind",))])
-    if not await posts.still_there(ctx, post_id):
-        # The post was deleted while we wrote: take the reaction back (see delete_everywhere).
-        await documents.reactions.remove(post_id, viewer.user_id, kind.value)
-        return Outcome.refused(UserErrorCode.NOT_FOUND, "No such post.", "postId")
-    _forget(ctx, post_id, viewer.user_id)
-    await announce(ctx.stores, ReactionsChanged.topic(post_id), ReactionsChanged(post_id))
-    await notify(ctx, Reacted(viewer.user_id, post.author_id), post_id)
-    return Outcome(post)
+    return await _change(ctx, post_id, kind, adding=True)
 
 
 async def unreact(ctx: Context, post_id: int, kind: ReactionKind) -> Outcome[PostRecord]:
+    return await _change(ctx, post_id, kind, adding=False)
+
+
+async def _change(
+    ctx: Context, post_id: int, kind: ReactionKind, *, adding: bool
+) -> Outcome[PostRecord]:
     viewer = ctx.require_viewer()
     reactable = await _reactable(ctx, post_id)
     post = reactable.value
     if post is None:
         return reactable
-    if not await ctx.stores.documents.reactions.remove(post_id, viewer.user_id, kind.value):
-        message = f"You have not reacted {kind.value}."
-        return Outcome(post, [FieldError(UserErrorCode.NOT_REACTED, message, ("kind",))])
+    store = ctx.stores.documents.reactions
+    if not await (store.add if adding else store.remove)(post_id, viewer.user_id, kind.value):
+        refusal = (
+            FieldError(UserErrorCode.ALREADY_REACTED, f"You already reacted {kind}.", ("kind",))
+            if adding
+            else FieldError(UserErrorCode.NOT_REACTED, f"You have not reacted {kind}.", ("kind",))
+        )
+        return Outcome(post, [refusal])
+    if adding and not await posts.still_there(ctx, post_id):
+        # The post was deleted while we wrote: take the reaction back (see delete_everywhere).
+        await store.remove(post_id, viewer.user_id, kind.value)
+        return Outcome.refused(UserErrorCode.NOT_FOUND, "No such post.", "postId")
     _forget(ctx, post_id, viewer.user_id)
     await announce(ctx.stores, ReactionsChanged.topic(post_id), ReactionsChanged(post_id))
+    if adding:
+        await notify(ctx, Reacted(viewer.user_id, post.author_id), post_id)
     return Outcome(post)
 
 

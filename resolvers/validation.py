@@ -31,6 +31,15 @@ def search_term(search: str | None) -> str | None:
     return term
 
 
+def check_text(
+    text: str, limit: int, code: UserErrorCode, what: str, field: tuple[str, ...]
+) -> FieldError | None:
+    """Text that must not be blank and may have at most `limit` characters."""
+    if not text.strip() or len(text) > limit:
+        return FieldError(code, f"{what} must be 1 to {limit} characters.", field)
+    return None
+
+
 def normalise_handle(handle: str) -> str:
     return handle.strip().lower()
 

@@ -14,7 +14,7 @@ from schema.global_ids import int_key, object_key, to_global_id
 from schema.node import Node
 from schema.payloads import DeletePayload, UserError, payload
 from schema.posts import Post
-from schema.users import User
+from schema.users import User, user_of
 
 
 @strawberry.type(description="A comment on a post, or a reply to another comment.")
@@ -36,10 +36,7 @@ class Comment(Node):
 
     @strawberry.field
     async def author(self, info: strawberry.Info) -> User:
-        author = await info.context.loaders.user_by_id.load(self.record.author_id)
-        if author is None:
-            raise LookupError(f"comment {self.record.id} has no author {self.record.author_id}")
-        return User.from_record(author)
+        return await user_of(info, self.record.author_id, f"comment {self.record.id}")
 
     @strawberry.field
     async def post(self, info: strawberry.Info) -> Post:

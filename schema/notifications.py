@@ -16,7 +16,7 @@ from schema.global_ids import object_key, to_global_id
 from schema.node import Node
 from schema.payloads import UserError
 from schema.posts import Post, post_or_none
-from schema.users import User
+from schema.users import User, user_of
 
 
 @strawberry.type(description="Something another user did that concerns the viewer.")
@@ -38,10 +38,7 @@ class Notification(Node):
 
     @strawberry.field
     async def actor(self, info: strawberry.Info) -> User:
-        actor = await info.context.loaders.user_by_id.load(self.record.actor_id)
-        if actor is None:
-            raise LookupError(f"notification {self.record.id} has no actor")
-        return User.from_record(actor)
+        return await user_of(info, self.record.actor_id, f"notification {self.record.id}")
 
     @strawberry.field
     async def post(self, info: strawberry.Info) -> Post | None:

@@ -17,7 +17,7 @@ from schema.enums import PostStatus, ReactionKind
 from schema.global_ids import int_key, to_global_id
 from schema.node import Node
 from schema.payloads import DeletePayload, UserError, payload
-from schema.users import User
+from schema.users import User, user_of
 
 if TYPE_CHECKING:
     from schema.comments import Comment
@@ -63,10 +63,7 @@ class Post(Node):
 
     @strawberry.field
     async def author(self, info: strawberry.Info) -> User:
-        author = await info.context.loaders.user_by_id.load(self.record.author_id)
-        if author is None:
-            raise LookupError(f"post {self.record.id} has no author {self.record.author_id}")
-        return User.from_record(author)
+        return await user_of(info, self.record.author_id, f"post {self.record.id}")
 
     @strawberry.field(description="Top-level comments, oldest first.")
     async def comments(

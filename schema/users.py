@@ -105,3 +105,12 @@ class User(Node):
 
 def user_or_none(record: UserRecord | None) -> User | None:
     return User.from_record(record) if record is not None else None
+
+
+async def user_of(info: strawberry.Info, user_id: int, owner: str) -> User:
+    """The user a record points at (an author, an actor); a dangling reference is a
+    bug, not something to hide."""
+    found = await info.context.loaders.user_by_id.load(user_id)
+    if found is None:
+        raise LookupError(f"{owner} refers to missing user {user_id}")
+    return User.from_record(found)
