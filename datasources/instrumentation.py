@@ -61,7 +61,7 @@ def instrument_engine(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         stats = _current.get()
-        # SQLite's explicit BEGIN (see engine.py) is bookkeeping, not a query;
+        # SQLite's explicit BEGIN (see relational/engine.py) is bookkeeping, not a query;
         # PostgreSQL's is not seen here at all, so skip it to count alike.
         if stats is not None and not statement.startswith("BEGIN"):
             stats.sql += 1

@@ -1,6 +1,6 @@
-"""Keyset pagination shared by every datastore: no offsets, so pages stay correct
-when rows are inserted or deleted between requests.
+"""Keyset pagination shared by every datastore: keys, page requests and pages.
 
+No offsets, so pages stay correct when rows are inserted or deleted between requests.
 A `Key` is the sort key of one row, e.g. `("2026-11-23T10:00:00.123456+00:00", 42)`.
 `after` is the key of the last row the client saw; the next page starts strictly
 after it in the listing's order. Keys hold only JSON-able scalars so the API layer
@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
+Id = TypeVar("Id", int, str)
 Key = tuple[str | int, ...]
 
 
@@ -30,6 +33,25 @@ class Page(Generic[T]):
     has_next: bool = False
     has_previous: bool = False
 
+    def map(self, convert: Callable[[T], U]) -> Page[U]:
+        """The same page (keys included) with every item converted."""
+        return Page(
+            items=[convert(item) for item in self.items],
+            keys=self.keys,
+            has_next=self.has_next,
+            has_previous=self.has_previous,
+        )
+
+
+class Keyed(Protocol):
+    @property
+    def key(self) -> Key: ...
+
+
+def key_of(item: Keyed) -> Key:
+    """The key function for page items that carry their own `key`."""
+    return item.key
+
 
 def page_from_rows(rows: Sequence[T], request: PageRequest, key: Callable[[T], Key]) -> Page[T]:
     """Builds a page from up to `first + 1` rows fetched in order (the extra row
@@ -41,3 +63,17 @@ def page_from_rows(rows: Sequence[T], request: PageRequest, key: Callable[[T], K
         has_next=len(rows) > request.first,
         has_previous=request.after is not None,
     )
+
+
+def split_time_key(after: Key, id_type: type[Id]) -> tuple[datetime, Id]:
+    """A key `(ISO 8601 timestamp with its UTC offset, id)` as (aware datetime, id);
+    ValueError when `after` is not a key of that form with an id of `id_type`."""
+    if not isinstance(after, tuple | list) or len(after) != 2:
+        raise ValueError("malformed page key: expected (timestamp, id)")
+    at, id_ = after
+    if not isinstance(at, str) or not isinstance(id_, id_type) or isinstance(id_, bool):
+        raise ValueError(f"malformed page key: expected (timestamp, {id_type.__name__} id)")
+    parsed = datetime.fromisoformat(at)  # ValueError when not ISO 8601
+    if parsed.tzinfo is None:
+        raise ValueError("malformed page key: timestamp without a time zone")
+    return parsed, id_

@@ -78,10 +78,14 @@ class InProcessRateLimiter:
             return None
         return entry
 
+    def _window(self, key: str, window_seconds: int, now: float) -> tuple[int, float]:
+        """Points used in the key's window and when it resets; a fresh window if none is on."""
+        entry = self._current(key, now)
+        return entry if entry is not None else (0, now + window_seconds)
+
     async def hit(self, key: str, limit: int, window_seconds: int, cost: int = 1) -> Window:
         now = time.time()
-        entry = self._current(key, now)
-        used, reset_at = entry if entry is not None else (0, now + window_seconds)
+        used, reset_at = self._window(key, window_seconds, now)
         if used + cost > limit:
             return Window(False, limit, used, reset_at)
         if len(self._windows) >= self.SWEEP_AT:
@@ -95,9 +99,7 @@ class InProcessRateLimiter:
             self._windows[key] = (max(entry[0] - cost, 0), entry[1])
 
     async def peek(self, key: str, limit: int, window_seconds: int) -> Window:
-        now = time.time()
-        entry = self._current(key, now)
-        used, reset_at = entry if entry is not None else (0, now + window_seconds)
+        used, reset_at = self._window(key, window_seconds, time.time())
         return Window(used < limit, limit, used, reset_at)
 
     def _sweep(self, now: float) -> None:

@@ -1,6 +1,6 @@
 """MongoDB (or a MongoDB-wire-compatible server) through PyMongo's async API."""
 
-from datasources.documents.client import DocumentStore, open_document_store
 from datasources.documents.embedded_server import EmbeddedDocumentServer
+from datasources.documents.store import DocumentStore, open_document_store
 
 __all__ = ["DocumentStore", "EmbeddedDocumentServer", "open_document_store"]

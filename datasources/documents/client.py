@@ -1,4 +1,5 @@
-"""The document store: one AsyncMongoClient per process, its collections and indexes.
+"""The PyMongo client, guarded: time limits, and a circuit breaker asked before every
+operation.
 
 Time limits. `timeout_ms` is PyMongo's client-side operation timeout (CSOT,
 `timeoutMS`): it bounds a whole operation, server selection, connecting and
@@ -24,7 +25,6 @@ from typing import Any
 
 import pymongo
 from pymongo import AsyncMongoClient, errors
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from pymongo.monitoring import (
     CommandFailedEvent,
@@ -40,8 +40,10 @@ from pymongo.monitoring import (
     ServerHeartbeatSucceededEvent,
 )
 
-from datasources.documents.embedded_server import EmbeddedDocumentServer
 from datasources.failures import StoreUnavailable
+
+# What documents are read as: PyMongo's default document class.
+Document = dict[str, Any]
 
 # Used when the caller configures nothing (tests, the seed command): PyMongo's
 # behaviour before time limits existed, minus its 30 s server selection.
@@ -124,38 +126,18 @@ class CircuitBreaker(CommandListener, ServerHeartbeatListener, ConnectionPoolLis
             return
         self.trip("connecting failed")
 
-    def pool_created(self, event: Any) -> None:
+    # PyMongo calls every method of a pool listener; the other pool events say nothing
+    # about whether the server answers.
+
+    def _ignore(self, event: object) -> None:
         pass
 
-    def pool_ready(self, event: Any) -> None:
-        pass
-
-    def pool_cleared(self, event: Any) -> None:
-        pass
-
-    def pool_closed(self, event: Any) -> None:
-        pass
-
-    def connection_created(self, event: Any) -> None:
-        pass
-
-    def connection_ready(self, event: Any) -> None:
-        pass
-
-    def connection_closed(self, event: Any) -> None:
-        pass
-
-    def connection_check_out_started(self, event: Any) -> None:
-        pass
-
-    def connection_checked_out(self, event: Any) -> None:
-        pass
-
-    def connection_checked_in(self, event: Any) -> None:
-        pass
+    pool_created = pool_ready = pool_cleared = pool_closed = _ignore
+    connection_created = connection_ready = connection_closed = _ignore
+    connection_check_out_started = connection_checked_out = connection_checked_in = _ignore
 
 
-class _GuardedClient(AsyncMongoClient):  # type: ignore[type-arg]
+class _GuardedClient(AsyncMongoClient[Document]):
     """An AsyncMongoClient whose server selection, the step every operation (command,
     cursor batch, bulk write, transaction) starts with, asks the breaker first and
     keeps to the server selection timeout.
@@ -188,45 +170,6 @@ class _GuardedClient(AsyncMongoClient):  # type: ignore[type-arg]
             raise
 
 
-class DocumentStore:
-    def __init__(
-        self,
-        client: AsyncMongoClient,
-        database: str,
-        embedded: EmbeddedDocumentServer | None = None,
-        breaker: CircuitBreaker | None = None,
-    ) -> None:
-        from datasources.documents.comments import CommentRepository
-        from datasources.documents.notifications import NotificationRepository
-        from datasources.documents.profiles import ProfileRepository
-        from datasources.documents.reactions import ReactionRepository
-
-        self.client = client
-        self.db: AsyncDatabase = client[database]
-        self._embedded = embedded
-        self.breaker = breaker
-        self.profiles = ProfileRepository(self.db)
-        self.comments = CommentRepository(self.db)
-        self.reactions = ReactionRepository(self.db)
-        self.notifications = NotificationRepository(self.db)
-
-    @property
-    def repositories(self) -> list[object]:
-        return [self.profiles, self.comments, self.reactions, self.notifications]
-
-    async def ensure_indexes(self) -> None:
-        for repository in self.repositories:
-            await repository.ensure_indexes()  # type: ignore[attr-defined]
-
-    async def ping(self) -> None:
-        await self.client.admin.command("ping")
-
-    async def close(self) -> None:
-        await self.client.close()
-        if self._embedded is not None:
-            await self._embedded.stop()
-
-
 def client_options(
     timeout_ms: int | None, server_selection_timeout_ms: int | None
 ) -> dict[str, Any]:
@@ -241,29 +184,18 @@ def client_options(
     return options
 
 
-async def open_document_store(
-    url: str | None,
-    database: str,
+def connect(
+    url: str,
+    breaker: CircuitBreaker,
     *,
-    embedded: EmbeddedDocumentServer | None = None,
     event_listeners: Sequence[CommandListener] = (),
     timeout_ms: int | None = None,
     server_selection_timeout_ms: int | None = None,
-    unavailable_cooldown_seconds: float = DEFAULT_UNAVAILABLE_COOLDOWN_SECONDS,
-) -> DocumentStore:
-    """Connect to `url`, or start `embedded` and connect to it when no URL is given.
-    `event_listeners` are PyMongo command listeners (the tests count round trips).
-
-    `timeout_ms` limits every operation (None: no limit); `server_selection_timeout_ms`
-    limits waiting for a server (and, at least 1 s, connecting). After the server is
-    seen unavailable, operations fail at once for `unavailable_cooldown_seconds`."""
-    if url is None:
-        if embedded is None:
-            raise ValueError("no MongoDB URL and no embedded server")
-        url = await embedded.start()
-    breaker = CircuitBreaker(unavailable_cooldown_seconds)
+) -> AsyncMongoClient[Document]:
+    """A client for `url` that keeps to these time limits and to `breaker`, which it
+    also feeds with its events."""
     options = client_options(timeout_ms, server_selection_timeout_ms)
-    client = _GuardedClient(
+    return _GuardedClient(
         url,
         breaker=breaker,
         server_selection_timeout_seconds=options["serverSelectionTimeoutMS"] / 1000,
@@ -271,7 +203,4 @@ async def open_document_store(
         appname="agora",
         event_listeners=[*event_listeners, breaker],
         **options,
-    )
-    return DocumentStore(
-        client, database, embedded if embedded and embedded.port else None, breaker
     )

@@ -1,12 +1,5 @@
-"""Comments: threaded (a reply names its parent comment), listed oldest first.
-
-Each document stores `sort_key`, a string that orders exactly like the listing key
-`(created_at, _id)`: the UTC timestamp as fixed-width digits (YYYYMMDDhhmmssffffff),
-a dot, then the ObjectId in hex. Keyset conditions and sorts use that one string
-field because the embedded server (NX-27017 on NeoSQLite) compares BSON dates and
-ObjectIds wrongly inside aggregation pipelines; strings compare the same on every
-server. The digits are deliberately not ISO-8601: the embedded server sends any
-find() filter holding an ISO-looking string down a date-query path that matches nothing.
+"""Comments: threaded (a reply names its parent comment), listed oldest first by
+`sort_key` (see time_keys.py).
 
 Per-parent pages for many posts (or comments) at once use `$setWindowFields` with
 `$documentNumber`: it is the one per-group-limit shape that the embedded server runs
@@ -19,63 +12,24 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
-from datasources.paging import Key, Page, PageRequest, page_from_rows
-
-
-def now_ms() -> datetime:
-    """The current UTC time at the millisecond precision MongoDB stores."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def ms_precision(at: datetime) -> datetime:
-    """`at` in UTC, cut to the millisecond precision MongoDB stores (as `now_ms` is)."""
-    utc = at.astimezone(UTC)
-    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
-
-
-def sort_key(created_at: datetime, object_id: ObjectId) -> str:
-    """A string that sorts like `(created_at, _id)`."""
-    utc = created_at.astimezone(UTC)
-    return f"{utc.year:04d}{utc:%m%d%H%M%S%f}.{object_id}"
-
-
-def sort_key_after(after: Key) -> str:
-    """The `sort_key` of a listing key `(created_at.isoformat(), id)`; ValueError if malformed."""
-    if not isinstance(after, tuple | list) or len(after) != 2:
-        raise ValueError("malformed key: expected (timestamp, id)")
-    created, object_id = after
-    if not isinstance(created, str) or not isinstance(object_id, str):
-        raise ValueError("malformed key: expected (timestamp, id) strings")
-    created_at = datetime.fromisoformat(created)
-    if created_at.tzinfo is None:
-        raise ValueError("malformed key: timestamp without a time zone")
-    if not ObjectId.is_valid(object_id):
-        raise ValueError("malformed key: invalid id")
-    return sort_key(created_at, ObjectId(object_id))
-
-
-def object_id_or_none(value: str) -> ObjectId | None:
-    return ObjectId(value) if isinstance(value, str) and ObjectId.is_valid(value) else None
-
-
-def whole_batch(most_rows: int) -> int:
-    """A first-batch size that holds every possible row plus one, so the server sees the
-    end of the results and closes the cursor: one round trip, no getMore."""
-    return most_rows + 1
-
-
-def check_page(page: PageRequest) -> None:
-    if page.first < 0:
-        raise ValueError("first must not be negative")
+from datasources.documents.client import Document
+from datasources.documents.object_ids import normalized_ids, normalized_reference, object_id_or_none
+from datasources.documents.repository import DocumentRepository, check_page, whole_batch
+from datasources.documents.time_keys import (
+    listing_key,
+    ms_precision,
+    now_ms,
+    sort_key,
+    sort_key_after,
+)
+from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
 
 
 @dataclass(frozen=True)
@@ -90,10 +44,10 @@ class CommentRecord:
 
     @property
     def key(self) -> Key:
-        return (self.created_at.isoformat(), self.id)
+        return listing_key(self.created_at, self.id)
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> CommentRecord:
+    def from_document(cls, doc: Document) -> CommentRecord:
         return cls(
             id=str(doc["_id"]),
             post_id=int(doc["post_id"]),
@@ -105,18 +59,9 @@ class CommentRecord:
         )
 
 
-def _record_key(record: CommentRecord) -> Key:
-    return record.key
-
-
-def _document(record: CommentRecord) -> dict[str, Any]:
-    """The one shape comments are stored in (see `sort_key` for why it exists)."""
-    parent_id = None
-    if record.parent_id is not None:
-        parent = object_id_or_none(record.parent_id)
-        if parent is None:
-            raise ValueError(f"invalid parent comment id {record.parent_id!r}")
-        parent_id = str(parent)
+def _document(record: CommentRecord) -> Document:
+    """The one shape comments are stored in (see time_keys.py for why `sort_key` exists)."""
+    parent_id = normalized_reference(record.parent_id, "parent comment id")
     object_id = ObjectId(record.id)
     created_at = ms_precision(record.created_at)
     edited_at = ms_precision(record.edited_at) if record.edited_at is not None else None
@@ -132,9 +77,8 @@ def _document(record: CommentRecord) -> dict[str, Any]:
     }
 
 
-class CommentRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.collection = db["comments"]
+class CommentRepository(DocumentRepository):
+    COLLECTION = "comments"
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index(
@@ -169,10 +113,7 @@ class CommentRepository:
         of the shape `add` writes (timestamps cut to milliseconds, `sort_key` computed).
         One unordered `insert_many`; the caller has checked that parents exist on the same
         post. Returns how many documents were written."""
-        documents = [_document(comment) for comment in comments]
-        if documents:
-            await self.collection.insert_many(documents, ordered=False, session=session)
-        return len(documents)
+        return await self._insert_all([_document(comment) for comment in comments], session)
 
     async def edit(self, comment_id: str, body: str) -> CommentRecord | None:
         """Replaces the body and stamps `edited_at`; None if there is no such comment."""
@@ -190,18 +131,7 @@ class CommentRepository:
 
     async def get_many(self, ids: Sequence[str]) -> list[CommentRecord | None]:
         """Comments in the order asked, None where missing or not a valid id (one query)."""
-        object_ids = {object_id for object_id in map(object_id_or_none, ids) if object_id}
-        if not object_ids:
-            return [None] * len(ids)
-        found = {
-            str(doc["_id"]): CommentRecord.from_document(doc)
-            async for doc in self.collection.find(
-                {"_id": {"$in": sorted(object_ids)}}, batch_size=whole_batch(len(object_ids))
-            )
-        }
-        return [
-            found.get(str(object_id)) if (object_id := object_id_or_none(i)) else None for i in ids
-        ]
+        return await self._get_many(ids, CommentRecord.from_document)
 
     async def top_level(
         self, post_ids: Sequence[int], page: PageRequest
@@ -212,15 +142,14 @@ class CommentRepository:
             {"post_id": {"$in": wanted}, "parent_id": None}, "post_id", len(wanted), page
         )
         return {
-            post_id: page_from_rows(rows.get(post_id, []), page, _record_key)
-            for post_id in post_ids
+            post_id: page_from_rows(rows.get(post_id, []), page, key_of) for post_id in post_ids
         }
 
     async def replies(
         self, comment_ids: Sequence[str], page: PageRequest
     ) -> dict[str, Page[CommentRecord]]:
         """For each comment, a page of its direct replies, oldest first (one aggregation)."""
-        parents = _normalized(comment_ids)
+        parents = normalized_ids(comment_ids)
         rows = await self._first_per_group(
             {"parent_id": {"$in": sorted(set(parents.values()))}},
             "parent_id",
@@ -228,12 +157,12 @@ class CommentRepository:
             page,
         )
         return {
-            comment_id: page_from_rows(rows.get(parents.get(comment_id), []), page, _record_key)
+            comment_id: page_from_rows(rows.get(parents.get(comment_id), []), page, key_of)
             for comment_id in comment_ids
         }
 
     async def _first_per_group(
-        self, match: dict[str, Any], group_field: str, groups: int, page: PageRequest
+        self, match: Document, group_field: str, groups: int, page: PageRequest
     ) -> dict[Any, list[CommentRecord]]:
         """Up to `first + 1` comments per value of `group_field`, after `page.after`."""
         check_page(page)
@@ -256,7 +185,7 @@ class CommentRepository:
             ],
             batchSize=whole_batch(groups * limit),
         )
-        documents: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        documents: dict[Any, list[Document]] = defaultdict(list)
         async for doc in cursor:
             documents[doc[group_field]].append(doc)
         return {
@@ -269,31 +198,24 @@ class CommentRepository:
 
     async def count_for_posts(self, post_ids: Sequence[int]) -> dict[int, int]:
         """All comments of each post, replies included (one aggregation)."""
-        return await self._count({"post_id": {"$in": sorted(set(post_ids))}}, "post_id", post_ids)
+        return await self._count_per(
+            {"post_id": {"$in": sorted(set(post_ids))}}, "post_id", post_ids
+        )
 
     async def count_top_level(self, post_ids: Sequence[int]) -> dict[int, int]:
-        return await self._count(
+        return await self._count_per(
             {"post_id": {"$in": sorted(set(post_ids))}, "parent_id": None}, "post_id", post_ids
         )
 
     async def count_replies(self, comment_ids: Sequence[str]) -> dict[str, int]:
         """Direct replies of each comment (one aggregation)."""
-        parents = _normalized(comment_ids)
+        parents = normalized_ids(comment_ids)
         wanted = sorted(set(parents.values()))
-        counts = await self._count({"parent_id": {"$in": wanted}}, "parent_id", wanted)
-        return {comment_id: counts.get(parents.get(comment_id), 0) for comment_id in comment_ids}
-
-    async def _count(
-        self, match: dict[str, Any], group_field: str, keys: Sequence[Any]
-    ) -> dict[Any, int]:
-        """How many documents match, per value of `group_field`; 0 for each absent key."""
-        if not keys:
-            return {}
-        cursor = await self.collection.aggregate(
-            [{"$match": match}, {"$group": {"_id": f"${group_field}", "count": {"$sum": 1}}}]
-        )
-        counts = {doc["_id"]: int(doc["count"]) async for doc in cursor}
-        return {key: counts.get(key, 0) for key in keys}
+        counts = await self._count_per({"parent_id": {"$in": wanted}}, "parent_id", wanted)
+        return {
+            comment_id: counts[parents[comment_id]] if comment_id in parents else 0
+            for comment_id in comment_ids
+        }
 
     async def delete_subtree(self, comment_id: str) -> list[str]:
         """Deletes the comment and its replies at any depth; returns the deleted ids.
@@ -321,14 +243,4 @@ class CommentRepository:
         return deleted
 
     async def delete_for_post(self, post_id: int) -> int:
-        result = await self.collection.delete_many({"post_id": post_id})
-        return result.deleted_count
-
-
-def _normalized(comment_ids: Sequence[str]) -> dict[str, str]:
-    """Valid ids of `comment_ids`, each mapped to the lower-case hex stored as `parent_id`."""
-    return {
-        comment_id: str(object_id)
-        for comment_id in comment_ids
-        if (object_id := object_id_or_none(comment_id)) is not None
-    }
+        return await self._delete({"post_id": post_id})

@@ -1,7 +1,5 @@
-"""Notifications: a per-user feed, newest first.
-
-Like comments, each document stores `sort_key` (see comments.py), which orders like
-`(created_at, _id)`; the listing walks it backwards.
+"""Notifications: a per-user feed, newest first: the listing walks `sort_key` (see
+time_keys.py) backwards.
 """
 
 from __future__ import annotations
@@ -9,23 +7,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 
-from datasources.documents.comments import (
-    check_page,
+from datasources.documents.client import Document
+from datasources.documents.object_ids import normalized_ids, normalized_reference, valid_object_ids
+from datasources.documents.repository import DocumentRepository, check_page, whole_batch
+from datasources.documents.time_keys import (
+    listing_key,
     ms_precision,
     now_ms,
-    object_id_or_none,
     sort_key,
     sort_key_after,
-    whole_batch,
 )
-from datasources.paging import Key, Page, PageRequest, page_from_rows
+from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
 
 NOTIFICATION_KINDS = ("FOLLOWED", "COMMENTED", "REPLIED", "REACTED")
 
@@ -43,10 +40,10 @@ class NotificationRecord:
 
     @property
     def key(self) -> Key:
-        return (self.created_at.isoformat(), self.id)
+        return listing_key(self.created_at, self.id)
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> NotificationRecord:
+    def from_document(cls, doc: Document) -> NotificationRecord:
         return cls(
             id=str(doc["_id"]),
             user_id=int(doc["user_id"]),
@@ -59,18 +56,9 @@ class NotificationRecord:
         )
 
 
-def _record_key(record: NotificationRecord) -> Key:
-    return record.key
-
-
-def _document(record: NotificationRecord) -> dict[str, Any]:
-    """The one shape notifications are stored in (see `sort_key` for why it exists)."""
-    comment_id = None
-    if record.comment_id is not None:
-        comment = object_id_or_none(record.comment_id)
-        if comment is None:
-            raise ValueError(f"invalid comment id {record.comment_id!r}")
-        comment_id = str(comment)
+def _document(record: NotificationRecord) -> Document:
+    """The one shape notifications are stored in (see time_keys.py for why `sort_key` exists)."""
+    comment_id = normalized_reference(record.comment_id, "comment id")
     object_id = ObjectId(record.id)
     created_at = ms_precision(record.created_at)
     return {
@@ -86,9 +74,8 @@ def _document(record: NotificationRecord) -> dict[str, Any]:
     }
 
 
-class NotificationRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.collection = db["notifications"]
+class NotificationRepository(DocumentRepository):
+    COLLECTION = "notifications"
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index(
@@ -141,17 +128,16 @@ class NotificationRepository:
         for notification in notifications:
             if notification.kind not in NOTIFICATION_KINDS:
                 raise ValueError(f"unknown notification kind {notification.kind!r}")
-        documents = [_document(n) for n in notifications if n.user_id != n.actor_id]
-        if documents:
-            await self.collection.insert_many(documents, ordered=False, session=session)
-        return len(documents)
+        return await self._insert_all(
+            [_document(n) for n in notifications if n.user_id != n.actor_id], session
+        )
 
     async def list_for_user(
         self, user_id: int, page: PageRequest, *, unread_only: bool
     ) -> Page[NotificationRecord]:
         """The user's notifications, newest first (one query)."""
         check_page(page)
-        query: dict[str, Any] = {"user_id": user_id}
+        query: Document = {"user_id": user_id}
         if unread_only:
             query["read"] = False
         if page.after is not None:
@@ -163,40 +149,27 @@ class NotificationRepository:
             .limit(page.first + 1)
             .batch_size(whole_batch(page.first + 1))
         ]
-        return page_from_rows(rows, page, _record_key)
+        return page_from_rows(rows, page, key_of)
 
     async def count_for_user(self, user_id: int, *, unread_only: bool) -> int:
-        query: dict[str, Any] = {"user_id": user_id}
+        query: Document = {"user_id": user_id}
         if unread_only:
             query["read"] = False
         # Not count_documents(): its `$group: {_id: 1}` stage makes the embedded
         # server fall back to a slow path that mishandles some filters.
-        cursor = await self.collection.aggregate(
-            [{"$match": query}, {"$group": {"_id": "$user_id", "count": {"$sum": 1}}}]
-        )
-        return sum([int(doc["count"]) async for doc in cursor])
+        counts = await self._count_per(query, "user_id", [user_id])
+        return counts[user_id]
 
     async def get_many(self, ids: Sequence[str]) -> list[NotificationRecord | None]:
         """Notifications in the order asked, None where missing or not a valid id (one query)."""
-        object_ids = {object_id for object_id in map(object_id_or_none, ids) if object_id}
-        if not object_ids:
-            return [None] * len(ids)
-        found = {
-            str(doc["_id"]): NotificationRecord.from_document(doc)
-            async for doc in self.collection.find(
-                {"_id": {"$in": sorted(object_ids)}}, batch_size=whole_batch(len(object_ids))
-            )
-        }
-        return [
-            found.get(str(object_id)) if (object_id := object_id_or_none(i)) else None for i in ids
-        ]
+        return await self._get_many(ids, NotificationRecord.from_document)
 
     async def mark_read(self, user_id: int, ids: Sequence[str] | None) -> int:
         """Marks the user's own notifications read (all of them when `ids` is None);
         returns how many were unread before."""
-        query: dict[str, Any] = {"user_id": user_id, "read": False}
+        query: Document = {"user_id": user_id, "read": False}
         if ids is not None:
-            object_ids = {object_id for object_id in map(object_id_or_none, ids) if object_id}
+            object_ids = valid_object_ids(ids)
             if not object_ids:
                 return 0
             query["_id"] = {"$in": sorted(object_ids)}
@@ -204,14 +177,10 @@ class NotificationRepository:
         return result.modified_count
 
     async def delete_for_post(self, post_id: int) -> int:
-        result = await self.collection.delete_many({"post_id": post_id})
-        return result.deleted_count
+        return await self._delete({"post_id": post_id})
 
     async def delete_for_comments(self, comment_ids: Sequence[str]) -> int:
-        wanted = sorted(
-            {str(object_id) for object_id in map(object_id_or_none, comment_ids) if object_id}
-        )
+        wanted = sorted(set(normalized_ids(comment_ids).values()))
         if not wanted:
             return 0
-        result = await self.collection.delete_many({"comment_id": {"$in": wanted}})
-        return result.deleted_count
+        return await self._delete({"comment_id": {"$in": wanted}})

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
+
+from datasources.documents.client import Document
+from datasources.documents.repository import DocumentRepository
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class ProfileRecord:
     links: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> ProfileRecord:
+    def from_document(cls, doc: Document) -> ProfileRecord:
         return cls(
             user_id=int(doc["user_id"]),
             bio=doc.get("bio") or "",
@@ -30,9 +31,8 @@ class ProfileRecord:
         )
 
 
-class ProfileRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.collection = db["profiles"]
+class ProfileRepository(DocumentRepository):
+    COLLECTION = "profiles"
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("user_id", ASCENDING)], unique=True, name="user_id_1")
@@ -69,9 +69,7 @@ class ProfileRepository:
             }
             for profile in profiles
         ]
-        if documents:
-            await self.collection.insert_many(documents, ordered=False, session=session)
-        return len(documents)
+        return await self._insert_all(documents, session)
 
     async def update(
         self,
@@ -84,7 +82,7 @@ class ProfileRepository:
     ) -> ProfileRecord:
         """Changes the given fields (None leaves a field as it is; "" clears `avatar_url`
         or `location`), creating the profile if needed; returns the stored profile."""
-        changes: dict[str, Any] = {"user_id": user_id}
+        changes: Document = {"user_id": user_id}
         if bio is not None:
             changes["bio"] = bio
         if avatar_url is not None:
@@ -102,4 +100,6 @@ class ProfileRepository:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
+        if doc is None:  # an upsert that returns the document after it always has one
+            raise LookupError(f"the profile of user {user_id} was not upserted")
         return ProfileRecord.from_document(doc)

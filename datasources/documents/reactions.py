@@ -7,10 +7,11 @@ from datetime import datetime
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from datasources.documents.comments import ms_precision, now_ms, whole_batch
+from datasources.documents.client import Document
+from datasources.documents.repository import DocumentRepository, whole_batch
+from datasources.documents.time_keys import ms_precision, now_ms
 
 REACTION_KINDS = ("LIKE", "LOVE", "INSIGHTFUL", "FUNNY")
 
@@ -20,9 +21,8 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"unknown reaction kind {kind!r}")
 
 
-class ReactionRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.collection = db["reactions"]
+class ReactionRepository(DocumentRepository):
+    COLLECTION = "reactions"
 
     async def ensure_indexes(self) -> None:
         # Also serves the lookups by post_id and by (post_id, user_id).
@@ -53,7 +53,7 @@ class ReactionRepository:
         documents of the shape `add` writes (`created_at` cut to milliseconds). One
         unordered `insert_many`; a duplicate is an error (BulkWriteError), not skipped.
         Returns how many documents were written."""
-        documents = []
+        documents: list[Document] = []
         for post_id, user_id, kind, created_at in reactions:
             _check_kind(kind)
             documents.append(
@@ -64,9 +64,7 @@ class ReactionRepository:
                     "created_at": ms_precision(created_at),
                 }
             )
-        if documents:
-            await self.collection.insert_many(documents, ordered=False, session=session)
-        return len(documents)
+        return await self._insert_all(documents, session)
 
     async def remove(self, post_id: int, user_id: int, kind: str) -> bool:
         """True if there was such a reaction."""
@@ -126,5 +124,4 @@ class ReactionRepository:
         }
 
     async def delete_for_post(self, post_id: int) -> int:
-        result = await self.collection.delete_many({"post_id": post_id})
-        return result.deleted_count
+        return await self._delete({"post_id": post_id})

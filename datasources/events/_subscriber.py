@@ -1,14 +1,19 @@
-"""A local subscriber's bounded queue, shared by both bus implementations."""
+"""A local subscriber's bounded queue, and the events it yields, for both buses."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncGenerator, Callable, Iterable
+from typing import Any, Generic, Protocol, TypeVar
 
 from .bus import Event, SubscriberTooSlow
 
-K = TypeVar("K")  # the implementation's comparable form of a cursor
+
+class _Ordered(Protocol):
+    def __gt__(self, other: Any, /) -> bool: ...
+
+
+K = TypeVar("K", bound=_Ordered)  # the implementation's comparable form of a cursor
 
 _WAKE: Any = object()
 
@@ -69,6 +74,21 @@ class Subscriber(Generic[K]):
         if self._error is not None:
             raise self._error
         return not self._closed
+
+    async def stream(
+        self, replay: Iterable[tuple[K, Event]], floor: K
+    ) -> AsyncGenerator[Event, None]:
+        """The replayed events, then the live ones that come after both `floor` and the
+        last replayed event (a live event may also have been replayed)."""
+        for key, event in replay:
+            if not self.check():
+                return
+            floor = key
+            yield event
+        while (item := await self.get()) is not None:
+            key, event = item
+            if key > floor:
+                yield event
 
     async def get(self) -> tuple[K, Event] | None:
         """The next live event, or None once the subscriber has been ended."""

@@ -8,15 +8,13 @@ import re
 import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from itertools import islice
 from typing import Any
 
-import structlog
-
+from ._base import BusBase
 from ._subscriber import Subscriber
-from .bus import CursorExpired, Event, EventBusClosed
-
-log = structlog.get_logger(__name__)
+from .bus import CursorExpired, Event
 
 # "<epoch>.<seq>": the epoch is random per bus instance, so a cursor handed out
 # before a restart is recognised as unknown instead of pointing at unrelated events.
@@ -31,35 +29,20 @@ class _TopicLog:
         self.seq = 0  # seq of the last event published on the topic
 
 
-class InMemoryEventBus:
+class InMemoryEventBus(BusBase):
     """Per-topic ring buffer of the last ``retention`` events, fanned out to bounded queues."""
 
     def __init__(self, retention: int = 10_000, *, queue_size: int = 1000) -> None:
-        if retention < 1:
-            raise ValueError("retention must be at least 1")
-        if queue_size < 1:
-            raise ValueError("queue_size must be at least 1")
-        self.retention = retention
-        self.queue_size = queue_size
+        super().__init__(retention, queue_size)
         self._epoch = secrets.token_hex(4)
         self._logs: dict[str, _TopicLog] = {}
         self._subscribers: dict[str, set[Subscriber[int]]] = {}
-        self._closed = False
-
-    async def __aenter__(self) -> InMemoryEventBus:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
     async def start(self) -> None:
-        if self._closed:
-            raise EventBusClosed()
+        self._check_open()
 
     async def ping(self) -> None:
-        if self._closed:
-            raise EventBusClosed()
+        self._check_open()
 
     async def close(self) -> None:
         if self._closed:
@@ -72,10 +55,8 @@ class InMemoryEventBus:
         self._logs.clear()
 
     async def publish(self, topic: str, data: dict[str, Any]) -> str:
-        if self._closed:
-            raise EventBusClosed()
-        if not isinstance(data, dict):
-            raise TypeError(f"event data must be a dict, not {type(data).__name__}")
+        self._check_open()
+        self._check_data(data)
         # Same contract as the Redis bus: JSON only, and a snapshot the caller cannot mutate.
         payload = json.loads(json.dumps(data, allow_nan=False))
         topic_log = self._logs.get(topic)
@@ -88,12 +69,7 @@ class InMemoryEventBus:
         subscribers = self._subscribers.get(topic)
         if subscribers:
             for subscriber in list(subscribers):
-                if not subscriber.offer(seq, event):
-                    log.warning(
-                        "event subscriber too slow, disconnected",
-                        topic=topic,
-                        queue_size=self.queue_size,
-                    )
+                if not self._offer(subscriber, seq, event):
                     self._forget(topic, subscriber)
         # A real suspension point, as with Redis: lets subscribers drain between publishes.
         await asyncio.sleep(0)
@@ -106,23 +82,17 @@ class InMemoryEventBus:
         on_cut_off: Callable[[Exception], None] | None = None,
     ) -> AsyncIterator[Event]:
         since_seq = self._parse_cursor(topic, since) if since is not None else None
-        if self._closed:
-            raise EventBusClosed()
+        self._check_open()
         # No await from here to the registration: the replay snapshot and the
         # live registration happen at the same instant, so nothing falls between.
-        replay = self._replay(topic, since, since_seq) if since_seq is not None else []
+        replay = []
+        if since is not None and since_seq is not None:
+            replay = self._replay(topic, since, since_seq)
         subscriber: Subscriber[int] = Subscriber(topic, self.queue_size, on_cut_off)
         self._subscribers.setdefault(topic, set()).add(subscriber)
         try:
-            floor = since_seq or 0
-            for seq, event in replay:
-                if not subscriber.check():
-                    return
-                floor = seq
-                yield event
-            while (item := await subscriber.get()) is not None:
-                seq, event = item
-                if seq > floor:
+            async with aclosing(subscriber.stream(replay, since_seq or 0)) as events:
+                async for event in events:
                     yield event
         finally:
             self._forget(topic, subscriber)

@@ -25,15 +25,18 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import aclosing
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.typing import KeyT, StreamIdT
 
+from ._base import BusBase
 from ._subscriber import Subscriber
-from .bus import CursorExpired, Event, EventBusClosed
+from .bus import CursorExpired, Event
 
 log = structlog.get_logger(__name__)
 
@@ -70,7 +73,7 @@ class _Topic:
         self.error: BaseException | None = None
 
 
-class RedisEventBus:
+class RedisEventBus(BusBase):
     def __init__(
         self,
         url: str,
@@ -84,12 +87,7 @@ class RedisEventBus:
         max_backoff: float = 2.0,
         client_name: str = "agora-events",
     ) -> None:
-        if retention < 1:
-            raise ValueError("retention must be at least 1")
-        if queue_size < 1:
-            raise ValueError("queue_size must be at least 1")
-        self.retention = retention
-        self.queue_size = queue_size
+        super().__init__(retention, queue_size)
         self._block_ms = block_ms
         # Never hand a subscriber more in one go than its queue holds.
         self._read_count = max(1, min(read_count, queue_size))
@@ -124,14 +122,6 @@ class RedisEventBus:
         self._topics_changed = asyncio.Event()
         self._reader_task: asyncio.Task[None] | None = None
         self._bootstrap_task: asyncio.Task[None] | None = None
-        self._closed = False
-
-    async def __aenter__(self) -> RedisEventBus:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -139,8 +129,7 @@ class RedisEventBus:
         self._ensure_reader()
 
     async def ping(self) -> None:
-        if self._closed:
-            raise EventBusClosed()
+        self._check_open()
         async with asyncio.timeout(self._ping_timeout):
             await self._client.ping()
 
@@ -172,15 +161,14 @@ class RedisEventBus:
     # -- publishing ----------------------------------------------------------
 
     async def publish(self, topic: str, data: dict[str, Any]) -> str:
-        if self._closed:
-            raise EventBusClosed()
-        if not isinstance(data, dict):
-            raise TypeError(f"event data must be a dict, not {type(data).__name__}")
+        self._check_open()
+        self._check_data(data)
         payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        entry_id: str = await self._client.xadd(
+        entry_id = await self._client.xadd(
             KEY_PREFIX + topic, {"data": payload}, maxlen=self.retention, approximate=True
         )
-        return entry_id
+        # The client decodes responses, so this is a str; redis-py's type allows bytes.
+        return entry_id if isinstance(entry_id, str) else entry_id.decode()
 
     # -- subscribing ---------------------------------------------------------
 
@@ -191,8 +179,7 @@ class RedisEventBus:
         on_cut_off: Callable[[Exception], None] | None = None,
     ) -> AsyncIterator[Event]:
         since_id = parse_stream_id(since) if since is not None else None
-        if self._closed:
-            raise EventBusClosed()
+        self._check_open()
         self._ensure_reader()
         state = self._topics.get(topic)
         if state is None:
@@ -211,17 +198,12 @@ class RedisEventBus:
                     return
                 if state.error is not None:
                     raise state.error
-            floor: StreamId = (0, 0)
+            replay: list[tuple[StreamId, Event]] = []
             if since is not None and since_id is not None:
-                floor = since_id
-                for entry_key, event in await self._replay(topic, since, since_id):
-                    if not subscriber.check():
-                        return
-                    floor = entry_key
-                    yield event
-            while (item := await subscriber.get()) is not None:
-                entry_key, event = item
-                if entry_key > floor:  # drops live events the replay already gave
+                replay = await self._replay(topic, since, since_id)
+            floor = (0, 0) if since_id is None else since_id
+            async with aclosing(subscriber.stream(replay, floor)) as events:
+                async for event in events:
                     yield event
         finally:
             self._forget(topic, subscriber)
@@ -307,8 +289,7 @@ class RedisEventBus:
     # -- the reader ----------------------------------------------------------
 
     def _ensure_reader(self) -> None:
-        if self._closed:
-            raise EventBusClosed()
+        self._check_open()
         task = self._reader_task
         if task is not None and task.done() and not task.cancelled() and task.exception():
             log.error(
@@ -322,7 +303,7 @@ class RedisEventBus:
         failing = False
         while True:
             _raise_if_stopping(self._closed)
-            streams = {
+            streams: dict[KeyT, StreamIdT] = {
                 KEY_PREFIX + topic: state.position[0]
                 for topic, state in self._topics.items()
                 if state.position is not None
@@ -369,12 +350,7 @@ class RedisEventBus:
                 if event is None:
                     continue
                 for subscriber in list(state.subscribers):
-                    if not subscriber.offer(entry_key, event):
-                        log.warning(
-                            "event subscriber too slow, disconnected",
-                            topic=topic,
-                            queue_size=self.queue_size,
-                        )
+                    if not self._offer(subscriber, entry_key, event):
                         state.subscribers.discard(subscriber)
             if not state.subscribers:
                 self._drop_topic(topic, state)

@@ -1,4 +1,5 @@
-"""Engine, sessions and the store object that resolvers reach the relational data through.
+"""The SQLAlchemy engine for PostgreSQL (asyncpg) or SQLite (aiosqlite), with the
+safeguards every statement passes: NUL characters refused, a time limit enforced.
 
 Every statement runs under a time limit when one is configured
 (`statement_timeout_seconds`): PostgreSQL enforces it server-side
@@ -13,19 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 class UnstorableText(ValueError):
@@ -188,65 +182,3 @@ def _limit_sqlite_statements(engine: AsyncEngine, seconds: float) -> None:
     @event.listens_for(engine.sync_engine, "handle_error")
     def _failed(context: Any) -> None:
         _clear(context.connection)
-
-
-async def advance_id_sequence(session: AsyncSession, table: str) -> None:
-    """After inserting rows with explicit ids: PostgreSQL's sequence must move past
-    them, or the next ordinary insert collides (SQLite needs nothing)."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) "  # noqa: S608
-                f"FROM {table} HAVING max(id) IS NOT NULL"
-            )
-        )
-
-
-class RelationalStore:
-    """Owns the engine; hands out one short-lived session per unit of work.
-
-    Sessions are never shared: concurrently running resolvers each get their own.
-    """
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        from datasources.relational.follows import FollowRepository
-        from datasources.relational.posts import PostRepository
-        from datasources.relational.refresh_tokens import RefreshTokenRepository
-        from datasources.relational.users import UserRepository
-
-        self.engine = engine
-        self.is_sqlite = engine.dialect.name == "sqlite"
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        self.users = UserRepository(self)
-        self.posts = PostRepository(self)
-        self.follows = FollowRepository(self)
-        self.refresh_tokens = RefreshTokenRepository(self)
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
-            yield session
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that commits on success and rolls back on any error."""
-        async with self._sessions() as session, session.begin():
-            if self.is_sqlite:
-                await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            yield session
-
-    async def ping(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
-    async def close(self) -> None:
-        await self.engine.dispose()
-
-
-def open_relational_store(
-    url: str, *, statement_timeout_seconds: float | None = None
-) -> RelationalStore:
-    """The store for `url`. `statement_timeout_seconds` limits every statement (None: no
-    limit; the app passes SQL_STATEMENT_TIMEOUT_SECONDS); one that runs longer raises an
-    error that `datasources.failures.classify` names TIMEOUT."""
-    return RelationalStore(create_engine(url, statement_timeout_seconds=statement_timeout_seconds))

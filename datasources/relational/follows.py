@@ -1,27 +1,24 @@
 """Follows: who follows whom, paged both ways, with counts.
 
-Listings are newest follow first; the key of an edge is
-`(follow created_at as ISO 8601 UTC with microseconds, the other user's id)`.
+Listings are newest follow first and page by keyset (see keyset.py); the key of an
+edge is `(the follow's created_at, the other user's id)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
-from datasources.paging import Page, PageRequest, page_from_rows
+from datasources.paging import Key, Page, PageRequest, page_from_rows
+from datasources.relational.keyset import newest_per_group, parse_time_key, time_key
 from datasources.relational.models import Follow
-from datasources.relational.posts import before_key, parse_time_key, time_key
-
-if TYPE_CHECKING:
-    from datasources.relational.engine import RelationalStore
+from datasources.relational.sessions import Sessions, rowcount
 
 
 class UnknownUser(LookupError):
@@ -29,7 +26,7 @@ class UnknownUser(LookupError):
 
 
 class FollowRepository:
-    def __init__(self, store: RelationalStore) -> None:
+    def __init__(self, store: Sessions) -> None:
         self._store = store
 
     async def follow(self, follower_id: int, followee_id: int) -> bool:
@@ -76,12 +73,13 @@ class FollowRepository:
     async def unfollow(self, follower_id: int, followee_id: int) -> bool:
         """True when a follow was removed."""
         async with self._store.write() as session:
-            result = await session.execute(
+            removed = await rowcount(
+                session,
                 delete(Follow).where(
                     Follow.follower_id == follower_id, Follow.followee_id == followee_id
-                )
+                ),
             )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return removed == 1
 
     async def followers(self, user_ids: Sequence[int], page: PageRequest) -> dict[int, Page[int]]:
         """For each user, the ids of their followers, newest follow first. One query."""
@@ -125,34 +123,28 @@ class FollowRepository:
             return set(rows.all())
 
     async def _edges(
-        self, owner: Any, other: Any, user_ids: Sequence[int], page: PageRequest
+        self,
+        owner: InstrumentedAttribute[int],
+        other: InstrumentedAttribute[int],
+        user_ids: Sequence[int],
+        page: PageRequest,
     ) -> dict[int, Page[int]]:
         after = parse_time_key(page.after)
         wanted = list(dict.fromkeys(user_ids))
         if not wanted:
             return {}
-        rank = (
-            func.row_number()
-            .over(partition_by=owner, order_by=(Follow.created_at.desc(), other.desc()))
-            .label("rank")
-        )
-        ranked = (
-            select(owner.label("owner"), other.label("other"), Follow.created_at, rank)
-            .where(owner.in_(wanted), before_key(Follow.created_at, other, after))
-            .subquery("ranked")
-        )
-        query = (
-            select(ranked.c.owner, ranked.c.other, ranked.c.created_at)
-            .where(ranked.c.rank <= page.first + 1)
-            .order_by(ranked.c.owner, ranked.c.rank)
-        )
+        edges = select(other.label("other"), Follow.created_at).where(owner.in_(wanted))
+        query = newest_per_group(edges, owner, Follow.created_at, other, after, page.first)
         grouped: dict[int, list[tuple[datetime, int]]] = {i: [] for i in wanted}
         async with self._store.read() as session:
             for row in (await session.execute(query)).all():
                 grouped[row.owner].append((row.created_at, row.other))
-        return {i: _id_page(edges, page) for i, edges in grouped.items()}
+        return {i: page_from_rows(rows, page, _edge_key).map(_other) for i, rows in grouped.items()}
 
 
-def _id_page(edges: list[tuple[datetime, int]], request: PageRequest) -> Page[int]:
-    page = page_from_rows(edges, request, lambda edge: time_key(edge[0], edge[1]))
-    return replace(page, items=[other for _, other in page.items])  # type: ignore[arg-type]
+def _edge_key(edge: tuple[datetime, int]) -> Key:
+    return time_key(*edge)
+
+
+def _other(edge: tuple[datetime, int]) -> int:
+    return edge[1]

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-from datasources.relational.engine import RelationalStore
+from datasources.relational.sessions import Sessions
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -21,7 +21,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def upgrade(store: RelationalStore, revision: str = "head") -> None:
+async def upgrade(store: Sessions, revision: str = "head") -> None:
     def run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 

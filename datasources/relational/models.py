@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     func,
     text,
@@ -37,6 +39,9 @@ ROLES = ("USER", "MODERATOR", "ADMIN")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Every model here is mapped to a Table (DeclarativeBase allows any FromClause),
+    # so bulk inserts can take `Model.__table__`.
+    __table__: ClassVar[Table]
 
 
 class User(Base):

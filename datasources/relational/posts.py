@@ -1,8 +1,8 @@
 """Posts: drafts and published posts, their tags, listings, the feed and per-author pages.
 
-Every listing orders by (sort_at DESC, id DESC) and pages by keyset: the key of a post
-is `(sort_at as ISO 8601 UTC with microseconds, id)`. A post whose `deleted_at` is set
-is a tombstone: no read method returns or counts it, and `purge` removes it later.
+Every listing orders by (sort_at DESC, id DESC) and pages by keyset (see keyset.py);
+the key of a post is `(sort_at, id)`. A post whose `deleted_at` is set is a tombstone:
+no read method returns or counts it, and `purge` removes it later.
 """
 
 from __future__ import annotations
@@ -10,31 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    true,
-    tuple_,
-    update,
-)
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from datasources.paging import Key, Page, PageRequest, page_from_rows
-from datasources.relational.engine import advance_id_sequence
+from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
+from datasources.relational.keyset import before_key, newest_per_group, parse_time_key, time_key
 from datasources.relational.models import Follow, Post, PostTag
 from datasources.relational.records import utc
+from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
+from datasources.relational.text_search import contains_ci
 
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from datasources.relational.engine import RelationalStore
+Ts = TypeVarTuple("Ts")
 
 DRAFT = "DRAFT"
 PUBLISHED = "PUBLISHED"
@@ -56,7 +44,8 @@ class PostRecord:
     sort_at: datetime
 
     @classmethod
-    def from_row(cls, row: Any) -> PostRecord:
+    def from_row(cls, row: Post | Row[*tuple[Any, ...]]) -> PostRecord:
+        """From a Post, or a row holding at least the columns of one."""
         return cls(
             id=row.id,
             author_id=row.author_id,
@@ -73,46 +62,6 @@ class PostRecord:
     @property
     def key(self) -> Key:
         return time_key(self.sort_at, self.id)
-
-
-# Keys shared with follows.py: (timestamp, id) in descending order.
-
-
-def time_key(at: datetime, id_: int) -> Key:
-    """The key of a row ordered by (at DESC, id DESC)."""
-    return (utc(at).astimezone(UTC).isoformat(timespec="microseconds"), id_)
-
-
-def parse_time_key(after: Key | None) -> tuple[datetime, int] | None:
-    """`after` as (aware UTC datetime, id); ValueError when it is not a key of that form."""
-    if after is None:
-        return None
-    if not isinstance(after, tuple | list) or len(after) != 2:
-        raise ValueError("malformed page key")
-    at, id_ = after
-    if not isinstance(at, str) or not isinstance(id_, int) or isinstance(id_, bool):
-        raise ValueError("malformed page key")
-    parsed = datetime.fromisoformat(at)  # ValueError when not ISO 8601
-    if parsed.tzinfo is None:
-        raise ValueError("malformed page key: timestamp without a time zone")
-    # SQLite stores wall-clock text without an offset: compare in UTC only.
-    return parsed.astimezone(UTC), id_
-
-
-def before_key(at: Any, id_: Any, after: tuple[datetime, int] | None) -> ColumnElement[bool]:
-    """Rows strictly after `after` in (at DESC, id DESC) order."""
-    if after is None:
-        return true()
-    return tuple_(at, id_) < tuple_(*after)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def contains_ci(column: Any, text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match, with % and _ taken literally (both dialects)."""
-    return func.lower(column).like(func.lower(f"%{_escape_like(text)}%"), escape="\\")
 
 
 def normalise_tags(tags: Sequence[str]) -> list[str]:
@@ -152,7 +101,7 @@ def _visible() -> ColumnElement[bool]:
 
 
 class PostRepository:
-    def __init__(self, store: RelationalStore) -> None:
+    def __init__(self, store: Sessions) -> None:
         self._store = store
 
     # Writes
@@ -227,12 +176,13 @@ class PostRepository:
     async def mark_deleted(self, post_id: int) -> bool:
         """Tombstones the post; False when it is missing or already deleted."""
         async with self._store.write() as session:
-            result = await session.execute(
+            changed = await rowcount(
+                session,
                 update(Post)
                 .where(Post.id == post_id, _visible())
-                .values(deleted_at=datetime.now(UTC))
+                .values(deleted_at=datetime.now(UTC)),
             )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return changed == 1
 
     async def purge(self, post_id: int) -> None:
         """Deletes the post for good (its post_tags rows go with it)."""
@@ -352,27 +302,15 @@ class PostRepository:
         wanted = list(dict.fromkeys(author_ids))
         if not wanted:
             return {}
-        rank = (
-            func.row_number()
-            .over(partition_by=Post.author_id, order_by=_NEWEST_FIRST)
-            .label("rank")
-        )
-        inner = select(*_COLUMNS, rank).where(
-            Post.author_id.in_(wanted), _visible(), before_key(Post.sort_at, Post.id, after)
-        )
+        posts = select(*_COLUMNS).where(Post.author_id.in_(wanted), _visible())
         if not include_drafts:
-            inner = inner.where(Post.status == PUBLISHED)
-        ranked = inner.subquery("ranked")
-        query = (
-            select(ranked)
-            .where(ranked.c.rank <= page.first + 1)
-            .order_by(ranked.c.author_id, ranked.c.rank)
-        )
+            posts = posts.where(Post.status == PUBLISHED)
+        query = newest_per_group(posts, Post.author_id, Post.sort_at, Post.id, after, page.first)
         grouped: dict[int, list[PostRecord]] = {i: [] for i in wanted}
         async with self._store.read() as session:
             for row in (await session.execute(query)).all():
-                grouped[row.author_id].append(PostRecord.from_row(row))
-        return {i: page_from_rows(rows, page, _key) for i, rows in grouped.items()}
+                grouped[row.owner].append(PostRecord.from_row(row))
+        return {i: page_from_rows(rows, page, key_of) for i, rows in grouped.items()}
 
     async def count_by_authors(
         self, author_ids: Sequence[int], *, include_drafts: bool
@@ -395,8 +333,8 @@ class PostRepository:
 
     @staticmethod
     def _filtered(
-        query: Select[Any], *, author_id: int | None, tag: str | None, search: str | None
-    ) -> Select[Any]:
+        query: Select[*Ts], *, author_id: int | None, tag: str | None, search: str | None
+    ) -> Select[*Ts]:
         query = query.where(Post.status == PUBLISHED, _visible())
         if author_id is not None:
             query = query.where(Post.author_id == author_id)
@@ -411,15 +349,15 @@ class PostRepository:
         return query
 
     @staticmethod
-    def _feed(query: Select[Any], viewer_id: int) -> Select[Any]:
+    def _feed(query: Select[*Ts], viewer_id: int) -> Select[*Ts]:
         return query.join(
             Follow, and_(Follow.followee_id == Post.author_id, Follow.follower_id == viewer_id)
         ).where(Post.status == PUBLISHED, _visible())
 
-    async def _page(self, query: Select[Any], page: PageRequest) -> Page[PostRecord]:
+    async def _page(self, query: Select[*Ts], page: PageRequest) -> Page[PostRecord]:
         async with self._store.read() as session:
             rows = (await session.execute(query)).all()
-        return page_from_rows([PostRecord.from_row(r) for r in rows], page, _key)
+        return page_from_rows([PostRecord.from_row(r) for r in rows], page, key_of)
 
     @staticmethod
     async def _lock_visible(session: AsyncSession, post_id: int) -> Post | None:
@@ -433,7 +371,3 @@ class PostRepository:
             await session.execute(
                 insert(PostTag), [{"post_id": post_id, "tag": tag} for tag in tags]
             )
-
-
-def _key(post: PostRecord) -> Key:
-    return post.key

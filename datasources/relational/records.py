@@ -1,9 +1,12 @@
-"""Plain values returned by the relational datasource (never live ORM objects)."""
+"""Users as the relational datasource returns them: plain values, never live ORM objects;
+and `utc`, for the naive datetimes SQLite hands back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from datasources.relational.models import User
 
 
 def utc(value: datetime) -> datetime:
@@ -21,12 +24,12 @@ class UserRecord:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: object) -> UserRecord:
+    def from_row(cls, row: User) -> UserRecord:
         return cls(
-            id=row.id,  # type: ignore[attr-defined]
-            handle=row.handle,  # type: ignore[attr-defined]
-            email=row.email,  # type: ignore[attr-defined]
-            display_name=row.display_name,  # type: ignore[attr-defined]
-            role=row.role,  # type: ignore[attr-defined]
-            created_at=utc(row.created_at),  # type: ignore[attr-defined]
+            id=row.id,
+            handle=row.handle,
+            email=row.email,
+            display_name=row.display_name,
+            role=row.role,
+            created_at=utc(row.created_at),
         )

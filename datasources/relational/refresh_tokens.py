@@ -5,17 +5,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from datasources.relational.models import RefreshToken, RefreshTokenFamily, User
 from datasources.relational.records import UserRecord, utc
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from datasources.relational.engine import RelationalStore
+from datasources.relational.sessions import Sessions, rowcount
 
 
 class RotationOutcome(enum.Enum):
@@ -50,7 +47,7 @@ class SessionState:
 
 
 class RefreshTokenRepository:
-    def __init__(self, store: RelationalStore) -> None:
+    def __init__(self, store: Sessions) -> None:
         self._store = store
 
     async def start_family(self, user_id: int, token_hash: str, expires_at: datetime) -> int:
@@ -79,26 +76,24 @@ class RefreshTokenRepository:
         """
         now = datetime.now(UTC)
         async with self._store.write() as session:
-            found = await self._find(session, token_hash)
-            if found is None:
-                return Rotation(RotationOutcome.UNKNOWN)
+            found = await self._find_live(session, token_hash)
+            if isinstance(found, Rotation):
+                return found
             token, family = found
-            ids = {"family_id": family.id, "user_id": family.user_id}
-            if family.revoked_at is not None:
-                return Rotation(RotationOutcome.REVOKED, **ids)
             if token.used_at is not None:
                 await self._revoke(session, family.id, now, "reuse")
-                return Rotation(RotationOutcome.REUSED, **ids)
+                return _of_family(RotationOutcome.REUSED, family)
             if utc(token.expires_at) <= now:
-                return Rotation(RotationOutcome.EXPIRED, **ids)
-            claimed = await session.execute(
+                return _of_family(RotationOutcome.EXPIRED, family)
+            claimed = await rowcount(
+                session,
                 update(RefreshToken)
                 .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
-                .values(used_at=now)
+                .values(used_at=now),
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if claimed != 1:
                 await self._revoke(session, family.id, now, "reuse")
-                return Rotation(RotationOutcome.REUSED, **ids)
+                return _of_family(RotationOutcome.REUSED, family)
             session.add(
                 RefreshToken(
                     family_id=family.id, token_hash=new_hash, created_at=now, expires_at=expires_at
@@ -107,28 +102,28 @@ class RefreshTokenRepository:
             user = await session.get(User, family.user_id)
             if user is None:
                 return Rotation(RotationOutcome.UNKNOWN)
-            return Rotation(RotationOutcome.ROTATED, UserRecord.from_row(user), **ids)
+            return _of_family(RotationOutcome.ROTATED, family, UserRecord.from_row(user))
 
     async def revoke(self, token_hash: str, reason: str = "logout") -> Rotation:
         """Revoke the family of this token: outcome ROTATED when this call revoked it,
         REVOKED when it already was, UNKNOWN when there is no such token."""
         now = datetime.now(UTC)
         async with self._store.write() as session:
-            found = await self._find(session, token_hash)
-            if found is None:
-                return Rotation(RotationOutcome.UNKNOWN)
+            found = await self._find_live(session, token_hash)
+            if isinstance(found, Rotation):
+                return found
             _, family = found
-            ids = {"family_id": family.id, "user_id": family.user_id}
-            if family.revoked_at is not None:
-                return Rotation(RotationOutcome.REVOKED, **ids)
             await self._revoke(session, family.id, now, reason)
-            return Rotation(RotationOutcome.ROTATED, **ids)
+            return _of_family(RotationOutcome.ROTATED, family)
 
     async def session_state(self, user_id: int, family_id: int | None) -> SessionState:
         """The user's current role and the state of their session `family_id`, in one
         statement (an access token is checked against these)."""
         family = RefreshTokenFamily
-        query = select(User.role, User.created_at).where(User.id == user_id)
+        # Two columns, or four with the session's.
+        query: Select[*tuple[Any, ...]] = select(User.role, User.created_at).where(
+            User.id == user_id
+        )
         if family_id is not None:
             query = query.add_columns(family.created_at, family.revoked_at).outerjoin(
                 family, (family.id == family_id) & (family.user_id == User.id)
@@ -160,6 +155,19 @@ class RefreshTokenRepository:
         ).first()
         return (row[0], row[1]) if row else None
 
+    @classmethod
+    async def _find_live(
+        cls, session: AsyncSession, token_hash: str
+    ) -> tuple[RefreshToken, RefreshTokenFamily] | Rotation:
+        """The token and its family, or the answer already due when there is no such
+        token (UNKNOWN) or its family was revoked (REVOKED)."""
+        found = await cls._find(session, token_hash)
+        if found is None:
+            return Rotation(RotationOutcome.UNKNOWN)
+        if found[1].revoked_at is not None:
+            return _of_family(RotationOutcome.REVOKED, found[1])
+        return found
+
     @staticmethod
     async def _revoke(session: AsyncSession, family_id: int, now: datetime, reason: str) -> None:
         await session.execute(
@@ -167,3 +175,9 @@ class RefreshTokenRepository:
             .where(RefreshTokenFamily.id == family_id, RefreshTokenFamily.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=reason)
         )
+
+
+def _of_family(
+    outcome: RotationOutcome, family: RefreshTokenFamily, user: UserRecord | None = None
+) -> Rotation:
+    return Rotation(outcome, user, family_id=family.id, user_id=family.user_id)

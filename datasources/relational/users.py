@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TypeVarTuple
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from datasources.paging import Key, Page, PageRequest, page_from_rows
-from datasources.relational.engine import advance_id_sequence
 from datasources.relational.models import User
-from datasources.relational.posts import contains_ci
 from datasources.relational.records import UserRecord
+from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
+from datasources.relational.text_search import contains_ci
 
-if TYPE_CHECKING:
-    from datasources.relational.engine import RelationalStore
+Ts = TypeVarTuple("Ts")
 
 
 class DuplicateUser(Exception):
@@ -29,7 +28,7 @@ class DuplicateUser(Exception):
 
 
 class UserRepository:
-    def __init__(self, store: RelationalStore) -> None:
+    def __init__(self, store: Sessions) -> None:
         self._store = store
 
     async def taken(self, handle: str, email: str) -> tuple[bool, bool]:
@@ -109,10 +108,10 @@ class UserRepository:
 
     async def set_role(self, handle: str, role: str) -> bool:
         async with self._store.write() as session:
-            result = await session.execute(
-                update(User).where(User.handle == handle.lower()).values(role=role)
+            changed = await rowcount(
+                session, update(User).where(User.handle == handle.lower()).values(role=role)
             )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return changed == 1
 
     async def search(self, page: PageRequest, search: str | None) -> Page[UserRecord]:
         """Users by handle (ascending), optionally only those whose handle or display
@@ -130,7 +129,7 @@ class UserRepository:
             return int(await session.scalar(_matching(select(func.count(User.id)), search)) or 0)
 
 
-def _matching(query: Any, search: str | None) -> Any:
+def _matching(query: Select[*Ts], search: str | None) -> Select[*Ts]:
     if not search:
         return query
     return query.where(

@@ -1,0 +1,63 @@
+"""Sessions over one engine, which the repositories run their statements in, and the
+statement helpers they share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
+
+
+class Sessions:
+    """Owns the engine; hands out one short-lived session per unit of work.
+
+    Sessions are never shared: concurrently running resolvers each get their own.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits on success and rolls back on any error."""
+        async with self._sessions() as session, session.begin():
+            if self.is_sqlite:
+                await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def rowcount(session: AsyncSession, statement: UpdateBase) -> int:
+    """Runs an UPDATE or DELETE; returns how many rows it matched."""
+    result = await session.execute(statement)
+    # A DML statement always yields a CursorResult; the session is typed for any statement.
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def advance_id_sequence(session: AsyncSession, table: str) -> None:
+    """After inserting rows with explicit ids: PostgreSQL's sequence must move past
+    them, or the next ordinary insert collides (SQLite needs nothing)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) "  # noqa: S608
+                f"FROM {table} HAVING max(id) IS NOT NULL"
+            )
+        )
