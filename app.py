@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
-from datasources.stores import open_datastores
+from datasources.stores import open_datastores_for
 from logs import configure_logging, get_logger
 from resolvers.posts import finish_deletions
 from schema import build_schema
@@ -39,19 +39,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.jwt_key()  # fail at start-up, not on the first login
-        app.state.stores = await open_datastores(
-            database_url=settings.sqlalchemy_url,
-            mongodb_url=settings.mongodb_url,
-            mongodb_database=settings.mongodb_database,
-            redis_url=settings.redis_url,
-            data_dir=settings.data_dir,
-            migrate=not settings.is_production,
-            event_retention=settings.event_retention,
-            event_subscriber_buffer=settings.event_subscriber_buffer,
-            statement_timeout_seconds=settings.sql_statement_timeout_seconds,
-            mongodb_timeout_ms=settings.mongodb_timeout_ms,
-            mongodb_server_selection_timeout_ms=settings.mongodb_server_selection_timeout_ms,
-        )
+        app.state.stores = await open_datastores_for(settings)
         await finish_deletions(app.state.stores)
         log.info(
             "agora ready",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
 from datasources.events import EventBus, open_event_bus
@@ -11,6 +12,7 @@ from datasources.instrumentation import MongoCommandCounter, instrument_engine
 from datasources.rate_limits import RateLimiter, open_rate_limiter
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.migrate import upgrade
+from settings import Settings
 
 
 @dataclass
@@ -81,3 +83,26 @@ async def open_datastores(
         await relational.close()
         raise
     return Datastores(relational, documents, events, open_rate_limiter(redis_url))
+
+
+async def open_datastores_for(settings: Settings, *, time_limits: bool = True) -> Datastores:
+    """The datastores `settings` point at, migrated unless in production. Bulk jobs
+    (the seed) pass `time_limits=False`: their large writes are not requests."""
+    limits: dict[str, Any] = {}
+    if time_limits:
+        limits = {
+            "statement_timeout_seconds": settings.sql_statement_timeout_seconds,
+            "mongodb_timeout_ms": settings.mongodb_timeout_ms,
+            "mongodb_server_selection_timeout_ms": settings.mongodb_server_selection_timeout_ms,
+        }
+    return await open_datastores(
+        database_url=settings.sqlalchemy_url,
+        mongodb_url=settings.mongodb_url,
+        mongodb_database=settings.mongodb_database,
+        redis_url=settings.redis_url,
+        data_dir=settings.data_dir,
+        migrate=not settings.is_production,
+        event_retention=settings.event_retention,
+        event_subscriber_buffer=settings.event_subscriber_buffer,
+        **limits,
+    )

@@ -8,7 +8,7 @@ import time
 from rich.console import Console
 
 from auth.passwords import hash_password
-from datasources.stores import open_datastores
+from datasources.stores import open_datastores_for
 from seed.dataset import SeedSummary
 from seed.display import progress_bars
 from seed.generation import generate
@@ -32,14 +32,7 @@ async def seed(
     options.check()
     check_not_production(settings)
     await check_users_first(settings)
-    stores = await open_datastores(
-        database_url=settings.sqlalchemy_url,
-        mongodb_url=settings.mongodb_url,
-        mongodb_database=settings.mongodb_database,
-        redis_url=settings.redis_url,
-        data_dir=settings.data_dir,
-        migrate=not settings.is_production,
-    )
+    stores = await open_datastores_for(settings, time_limits=False)
     try:
         await check_empty(stores, settings)
         with progress_bars(console, show_progress) as progress:

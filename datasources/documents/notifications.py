@@ -23,8 +23,9 @@ from datasources.documents.time_keys import (
     sort_key_after,
 )
 from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
+from domain import NotificationKind
 
-NOTIFICATION_KINDS = ("FOLLOWED", "COMMENTED", "REPLIED", "REACTED")
+NOTIFICATION_KINDS = tuple(kind.value for kind in NotificationKind)
 
 
 @dataclass(frozen=True)

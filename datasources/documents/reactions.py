@@ -12,8 +12,9 @@ from pymongo.errors import DuplicateKeyError
 from datasources.documents.client import Document
 from datasources.documents.repository import DocumentRepository, whole_batch
 from datasources.documents.time_keys import ms_precision, now_ms
+from domain import ReactionKind
 
-REACTION_KINDS = ("LIKE", "LOVE", "INSIGHTFUL", "FUNNY")
+REACTION_KINDS = tuple(kind.value for kind in ReactionKind)
 
 
 def _check_kind(kind: str) -> None:

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from domain import Role
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -33,8 +35,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-ROLES = ("USER", "MODERATOR", "ADMIN")
 
 
 class Base(DeclarativeBase):
@@ -53,7 +53,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), default="USER", server_default="USER")
+    role: Mapped[str] = mapped_column(
+        String(16), default=Role.USER.value, server_default=Role.USER.value
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (CheckConstraint("role IN ('USER', 'MODERATOR', 'ADMIN')", name="role"),)
@@ -85,9 +87,6 @@ class RefreshToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_refresh_tokens_expires_at", "expires_at"),)
-
-
-POST_STATUSES = ("DRAFT", "PUBLISHED")
 
 
 class Post(Base):

@@ -21,13 +21,12 @@ from datasources.relational.models import Follow, Post, PostTag
 from datasources.relational.records import utc
 from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
 from datasources.relational.text_search import contains_ci
+from domain import MAX_TAG_LENGTH, MAX_TITLE, PostStatus
 
 Ts = TypeVarTuple("Ts")
 
-DRAFT = "DRAFT"
-PUBLISHED = "PUBLISHED"
-MAX_TITLE = 200
-MAX_TAG = 50
+DRAFT = PostStatus.DRAFT.value
+PUBLISHED = PostStatus.PUBLISHED.value
 
 
 @dataclass(frozen=True)
@@ -70,9 +69,9 @@ def normalise_tags(tags: Sequence[str]) -> list[str]:
     for tag in tags:
         seen.setdefault(tag.lower(), None)
     out = list(seen)
-    if any(not tag or len(tag) > MAX_TAG for tag in out):
+    if any(not tag or len(tag) > MAX_TAG_LENGTH for tag in out):
         # PostgreSQL would refuse it, SQLite would store it: refuse on both.
-        raise ValueError(f"tags must be 1..{MAX_TAG} characters")
+        raise ValueError(f"tags must be 1..{MAX_TAG_LENGTH} characters")
     return out
 
 

@@ -14,6 +14,7 @@ from datasources.relational.models import User
 from datasources.relational.records import UserRecord
 from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
 from datasources.relational.text_search import contains_ci
+from domain import Role
 
 Ts = TypeVarTuple("Ts")
 
@@ -50,7 +51,7 @@ class UserRepository:
             email=email,
             display_name=display_name,
             password_hash=password_hash,
-            role="USER",
+            role=Role.USER.value,
             created_at=datetime.now(UTC),
         )
         try:
