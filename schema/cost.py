@@ -35,8 +35,8 @@ from graphql import (
 from domain import ReactionKind
 from resolvers.pagination import DEFAULT_FIRST
 
-# At most one count per kind.
-REACTION_KINDS = len(ReactionKind)
+# `reactions` lists at most one count per kind.
+REACTION_COUNTS = len(ReactionKind)
 # Fields that return a page whose size the `first` argument sets.
 PAGED_FIELDS = frozenset(
     {"posts", "users", "feed", "notifications", "followers", "following", "comments", "replies"}
@@ -82,7 +82,7 @@ class _Costing:
             ids = _argument(field, "ids", self.variables)
             return len(ids) if isinstance(ids, list) else 1
         if name == "reactions":
-            return REACTION_KINDS
+            return REACTION_COUNTS
         return 1
 
     def fragment(self, name: str, page: int) -> int:

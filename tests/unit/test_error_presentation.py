@@ -11,7 +11,15 @@ from pymongo.errors import ExecutionTimeout, ServerSelectionTimeoutError
 
 from datasources.failures import StoreUnavailable
 from datasources.relational.engine import UnstorableText
-from resolvers.errors import BadUserInput, Forbidden, RateLimited, Unauthenticated
+from resolvers.errors import (
+    AppError,
+    BadUserInput,
+    CursorTooOld,
+    Forbidden,
+    RateLimited,
+    TooSlow,
+    Unauthenticated,
+)
 from schema import AgoraSchema
 from schema.errors import present
 
@@ -35,6 +43,8 @@ def caused(error: Exception, cause: BaseException) -> Exception:
         (Unauthenticated("authentication required"), "UNAUTHENTICATED"),
         (Forbidden("only the author may change this post"), "FORBIDDEN"),
         (RateLimited("slow down", retryAfter=30), "RATE_LIMITED"),
+        (TooSlow("subscriber fell behind; resume with `since`"), "TOO_SLOW"),
+        (CursorTooOld("`since` is older than the events kept"), "CURSOR_EXPIRED"),
     ],
 )
 def test_app_errors_keep_their_message_code_and_extensions(error: Exception, code: str) -> None:
@@ -122,3 +132,9 @@ def test_a_group_with_a_bug_in_it_is_masked() -> None:
         "code": "INTERNAL_SERVER_ERROR",
         "requestId": REQUEST_ID,
     }
+
+
+def test_an_error_without_its_own_code_cannot_be_raised() -> None:
+    """No failure gets a code by default (a slow subscriber is not told it sent bad input)."""
+    with pytest.raises(TypeError, match="must define its error code"):
+        AppError("something went wrong")
