@@ -1,102 +1,126 @@
-"""Shared fixtures: real servers (PostgreSQL, Redis, SecantusDB) and running Agora apps.
+"""Shared fixtures: real servers (PostgreSQL, Redis, SecantusDB), Node.js and running
+Agora apps. The helpers the test modules share live in tests/support/.
 
 Two backends run every datasource and API test:
 - "embedded": SQLite file, the embedded document server, the in-process event bus;
 - "real": PostgreSQL and Redis started from the machine's binaries, SecantusDB from PyPI.
 With CI=true a server that cannot be started fails the run instead of skipping.
+
+Every test that needs one of those servers or Node.js is marked `servers` (see
+`pytest_collection_modifyitems`): `pytest -m "not servers"` runs on a machine that has
+none of them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from servers import (
+from support.apps import (
+    BACKENDS,
+    RealServers,
+    RunningApp,
+    backend_settings,
+    empty_relational_url,
+    http_client,
+    serving,
+)
+from support.cluster import Cluster, running_cluster
+from support.graphql import GraphQLClient
+from support.node import find_node
+from support.servers import (
     RedisHandle,
-    ServerUnavailable,
+    Starter,
+    available,
     create_database,
+    find_postgres,
+    find_redis,
+    find_secantus,
     postgres_server,
     redis_server,
     secantus_server,
+    started,
 )
-from starlette.applications import Starlette
+from support.time_travel import TimeTravel
 
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.migrate import upgrade
-from schema.global_ids import from_global_id
-from settings import Settings, load_settings
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-BACKENDS = ["embedded", "real"]
+# Fixtures that start PostgreSQL, Redis or SecantusDB, or need Node.js: a test that
+# uses one of them, directly or through another fixture, needs servers.
+SERVER_FIXTURES = frozenset(
+    {
+        "postgres_url",
+        "redis",
+        "secantus_url",
+        "own_redis",
+        "start_postgres",
+        "start_redis",
+        "start_secantus",
+        "node",
+    }
+)
+# Parameters that pick the real-servers variant of a fixture or a test: the "real"
+# backend (BACKENDS), PostgreSQL next to SQLite, Redis next to the in-process
+# implementation, SecantusDB next to the embedded document server.
+SERVER_VARIANTS = frozenset({"real", "postgresql", "redis", "secantus"})
 
 
-def unavailable(error: ServerUnavailable) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true and a required server is unavailable: {error}")
-    pytest.skip(str(error))
+def needs_servers(item: pytest.Item) -> bool:
+    if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return any(isinstance(value, str) and value in SERVER_VARIANTS for value in params)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if needs_servers(item):
+            item.add_marker(pytest.mark.servers)
+
+
+# ---------------------------------------------------------------------------
+# Real servers
+# ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    try:
-        with postgres_server(tmp_path_factory.mktemp("pg")) as url:
-            yield url
-    except ServerUnavailable as error:
-        unavailable(error)
+    yield from started(postgres_server, tmp_path_factory.mktemp("pg"))
 
 
 @pytest.fixture(scope="session")
 def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHandle]:
-    try:
-        with redis_server(tmp_path_factory.mktemp("redis")) as handle:
-            yield handle
-    except ServerUnavailable as error:
-        unavailable(error)
+    yield from started(redis_server, tmp_path_factory.mktemp("redis"))
 
 
 @pytest.fixture(scope="session")
 def secantus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    try:
-        with secantus_server(tmp_path_factory.mktemp("secantus")) as url:
-            yield url
-    except ServerUnavailable as error:
-        unavailable(error)
+    yield from started(secantus_server, tmp_path_factory.mktemp("secantus"))
+
+
+@pytest.fixture(scope="session")
+def real_servers(postgres_url: str, secantus_url: str, redis: RedisHandle) -> RealServers:
+    return RealServers(postgres_url, secantus_url, redis)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisHandle]:
+    """A redis-server of this test's own, to stop and start without disturbing others."""
+    yield from started(redis_server, tmp_path)
 
 
 _database_counter = iter(range(1, 10_000))
-
-UNLIMITED = {
-    "rate_limit_per_address": 10_000_000,
-    "rate_limit_per_account": 10_000_000,
-    "auth_rate_limit_per_address": 10_000_000,
-    "auth_rate_limit_per_account": 10_000_000,
-    "cost_budget_points": 1_000_000_000,
-    "ws_connections_per_minute_per_address": 10_000_000,
-    "ws_max_anonymous_connections_per_address": 100_000,
-    "ws_max_anonymous_subscriptions_per_address": 1_000_000,
-}
 
 
 @pytest.fixture
 def fresh_postgres(postgres_url: str) -> str:
     """An empty PostgreSQL database of its own."""
     return create_database(postgres_url, f"t{next(_database_counter)}_{uuid.uuid4().hex[:8]}")
-
-
-def empty_relational_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """An empty relational database: an SQLite file ("sqlite") or PostgreSQL."""
-    if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}"
-    return str(request.getfixturevalue("fresh_postgres"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -110,131 +134,45 @@ async def relational_store(
     await relational.close()
 
 
-def backend_settings(
-    backend: str,
-    data_dir: Path,
-    request: pytest.FixtureRequest,
-    *,
-    isolated_db: bool = False,
-    **overrides: Any,
-) -> Settings:
-    """Settings for an app on the given backend; real servers are started on demand."""
-    values: dict[str, Any] = {
-        "data_dir": data_dir,
-        "app_env": "development",
-        # The suite's many clients all come from 127.0.0.1: the limits get their own
-        # apps and tests (test_protection*.py, test_auth_rate_limits.py).
-        **UNLIMITED,
-        **overrides,
-    }
-    if backend == "real":
-        postgres = request.getfixturevalue("postgres_url")
-        values.setdefault(
-            "database_url",
-            create_database(postgres, f"app_{uuid.uuid4().hex[:12]}") if isolated_db else postgres,
-        )
-        values.setdefault("mongodb_url", request.getfixturevalue("secantus_url"))
-        values.setdefault("mongodb_database", f"agora_{uuid.uuid4().hex[:8]}")
-        values.setdefault("redis_url", request.getfixturevalue("redis").url)
-    return load_settings(**values)
+@pytest.fixture
+def start_postgres() -> Starter:
+    """`postgres_server`, once PostgreSQL's binaries are found (for tests of starting it)."""
+    available(find_postgres)
+    return postgres_server
 
 
-@dataclass
-class RunningApp:
-    url: str
-    settings: Settings
-    server: uvicorn.Server
-    task: asyncio.Task[None]
-    app: Starlette
-
-    @property
-    def graphql_url(self) -> str:
-        return f"{self.url}/graphql"
-
-    @property
-    def ws_url(self) -> str:
-        return self.graphql_url.replace("http://", "ws://")
-
-    async def stop(self) -> None:
-        self.server.should_exit = True
-        await self.task
+@pytest.fixture
+def start_redis() -> Starter:
+    """`redis_server`, once redis-server is found (for tests of starting it)."""
+    available(find_redis)
+    return redis_server
 
 
-def free_port() -> int:
-    from datasources.documents.embedded_server import free_port as pick
-
-    return pick()
-
-
-async def start_app(settings: Settings) -> RunningApp:
-    """Agora served by a real uvicorn on a free loopback port, inside the test's loop."""
-    from app import create_app
-
-    port = free_port()
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_level="warning",
-        proxy_headers=False,  # as `agora serve` runs it: the app reads X-Forwarded-For
-        ws_max_size=settings.ws_max_message_bytes,
-    )
-    server = uvicorn.Server(config)
-    # The test runner owns SIGINT; uvicorn must not swallow it.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn exited during start-up")
-        await asyncio.sleep(0.02)
-    return RunningApp(f"http://127.0.0.1:{port}", settings, server, task, app)
+@pytest.fixture
+def start_secantus() -> Starter:
+    """`secantus_server`, once SecantusDB is installed (for tests of starting it)."""
+    available(find_secantus)
+    return secantus_server
 
 
-@contextlib.asynccontextmanager
-async def own_app(
-    request: pytest.FixtureRequest, tmp_path: Path, backend: str = "embedded", **overrides: Any
-) -> AsyncIterator[RunningApp]:
-    """An app of the test's own, with its own settings (production ones are migrated
-    first: production does not migrate at start-up)."""
-    settings = backend_settings(backend, tmp_path, request, **overrides)
-    if settings.is_production:
-        store = open_relational_store(settings.sqlalchemy_url)
-        await upgrade(store)
-        await store.close()
-    running = await start_app(settings)
-    try:
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The Node.js binary, once tests/js has its npm packages."""
+    return available(find_node)
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    real_servers: RealServers, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """Two server processes sharing the real servers, for the tests of one module."""
+    with running_cluster(real_servers, tmp_path_factory.mktemp("multiprocess")) as running:
         yield running
-    finally:
-        await running.stop()
 
 
-REGISTER_OVER_HTTP = (
-    "mutation($i: RegisterInput!) { register(input: $i) "
-    "{ user { id handle } accessToken refreshToken errors { code } } }"
-)
-
-
-async def register_over_http(http: httpx.AsyncClient, prefix: str = "u") -> dict[str, Any]:
-    """Registers a fresh user; the `register` payload (user, tokens, errors)."""
-    handle = unique_handle(prefix)
-    response = await http.post(
-        "/graphql",
-        json={
-            "query": REGISTER_OVER_HTTP,
-            "variables": {
-                "i": {
-                    "handle": handle,
-                    "email": f"{handle}@example.com",
-                    "password": "correct horse battery",
-                    "displayName": handle,
-                }
-            },
-        },
-    )
-    return dict(response.json()["data"]["register"])
+# ---------------------------------------------------------------------------
+# Running apps
+# ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -243,37 +181,14 @@ async def app_server(
 ) -> AsyncIterator[RunningApp]:
     """One running app per backend, shared by the API tests (they use unique handles)."""
     settings = backend_settings(request.param, tmp_path_factory.mktemp("app"), request)
-    running = await start_app(settings)
-    yield running
-    await running.stop()
+    async with serving(settings) as running:
+        yield running
 
 
 @pytest.fixture
 async def http(app_server: RunningApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=app_server.url, timeout=30) as client:
+    async with http_client(app_server) as client:
         yield client
-
-
-class GraphQLClient:
-    """Posts GraphQL over HTTP the way a frontend does."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-
-    async def raw(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> httpx.Response:
-        headers = {"authorization": f"Bearer {token}"} if token else {}
-        return await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
-
-    async def __call__(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> dict[str, Any]:
-        response = await self.raw(query, variables, token)
-        assert response.status_code == 200, response.text
-        return response.json()
 
 
 @pytest.fixture
@@ -281,10 +196,7 @@ def gql(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
 
 
-def key_of(global_id: str) -> str:
-    """The database key inside a Relay global ID."""
-    return from_global_id(global_id)[1]
-
-
-def unique_handle(prefix: str = "u") -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+@pytest.fixture
+def time_travel(monkeypatch: pytest.MonkeyPatch) -> TimeTravel:
+    """Waiting periods pass at once for the modules the test installs it in."""
+    return TimeTravel(monkeypatch)

@@ -4,55 +4,30 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import jwt
 import pytest
-from conftest import GraphQLClient, RunningApp, unique_handle
+from support.accounts import (
+    LOGIN,
+    LOGOUT,
+    PASSWORD,
+    REFRESH,
+    REGISTER,
+    VIEWER,
+    register,
+    unique_handle,
+    with_role,
+)
+from support.apps import RunningApp
+from support.graphql import GraphQLClient, codes, top_level_code
+from support.ids import key_of
 
 from auth.tokens import issue_access_token
-from schema.global_ids import from_global_id
-
-AUTH_FIELDS = """
-  user { id handle displayName role email createdAt profile { bio links avatarUrl location } }
-  accessToken refreshToken expiresAt
-  errors { code message field }
-"""
-REGISTER = f"mutation($input: RegisterInput!) {{ register(input: $input) {{ {AUTH_FIELDS} }} }}"
-LOGIN = f"mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}"
-REFRESH = f"mutation($t: String!) {{ refreshToken(refreshToken: $t) {{ {AUTH_FIELDS} }} }}"
-LOGOUT = "mutation($t: String!) { logout(refreshToken: $t) { success errors { code } } }"
-VIEWER = "{ viewer { id handle email displayName role } }"
-PASSWORD = "correct horse battery"
-
-
-async def register(gql: GraphQLClient, **overrides: str) -> dict[str, Any]:
-    handle = overrides.pop("handle", unique_handle())
-    variables = {
-        "input": {
-            "handle": handle,
-            "email": overrides.pop("email", f"{handle}@example.com"),
-            "password": overrides.pop("password", PASSWORD),
-            "displayName": overrides.pop("displayName", "Test User"),
-        }
-    }
-    body = await gql(REGISTER, variables)
-    assert "errors" not in body, body
-    return body["data"]["register"]
-
-
-def codes(payload: dict[str, Any]) -> list[str]:
-    return [e["code"] for e in payload["errors"]]
-
-
-def top_level_code(body: dict[str, Any]) -> str:
-    assert body.get("errors"), body
-    return body["errors"][0]["extensions"]["code"]
 
 
 async def test_register_login_viewer(gql: GraphQLClient) -> None:
     handle = unique_handle("Alice")
-    registered = await register(gql, handle=handle, email=f"{handle}@Example.COM")
+    registered = (await register(gql, handle=handle, email=f"{handle}@Example.COM")).payload
     assert registered["errors"] == []
     user = registered["user"]
     assert user["handle"] == handle.lower()
@@ -79,7 +54,7 @@ async def test_register_login_viewer(gql: GraphQLClient) -> None:
     seen = await gql(
         "query($h: String!) { user(handle: $h) { handle email } }",
         {"h": handle.upper()},
-        token=other["accessToken"],
+        token=other.token,
     )
     assert seen["data"]["user"] == {"handle": handle.lower(), "email": None}
 
@@ -127,7 +102,7 @@ async def test_register_validation(gql: GraphQLClient, field: str, value: str, c
 
 async def test_handle_and_email_are_unique_case_insensitively(gql: GraphQLClient) -> None:
     first = await register(gql)
-    handle = first["user"]["handle"]
+    handle = first.handle
     again = (
         await gql(
             REGISTER,
@@ -166,9 +141,9 @@ async def test_concurrent_registrations_of_one_handle(gql: GraphQLClient) -> Non
 
 
 async def test_wrong_credentials_do_not_say_which_part(gql: GraphQLClient) -> None:
-    user = (await register(gql))["user"]
+    user = await register(gql)
     wrong_password = (
-        await gql(LOGIN, {"input": {"handleOrEmail": user["handle"], "password": "x" * 12}})
+        await gql(LOGIN, {"input": {"handleOrEmail": user.handle, "password": "x" * 12}})
     )["data"]["login"]
     no_such_user = (
         await gql(LOGIN, {"input": {"handleOrEmail": unique_handle(), "password": PASSWORD}})
@@ -180,11 +155,11 @@ async def test_wrong_credentials_do_not_say_which_part(gql: GraphQLClient) -> No
 
 async def test_refresh_rotates_and_old_token_is_refused(gql: GraphQLClient) -> None:
     session = await register(gql)
-    rotated = (await gql(REFRESH, {"t": session["refreshToken"]}))["data"]["refreshToken"]
-    assert rotated["refreshToken"] != session["refreshToken"]
-    assert rotated["user"]["id"] == session["user"]["id"]
+    rotated = (await gql(REFRESH, {"t": session.refresh_token}))["data"]["refreshToken"]
+    assert rotated["refreshToken"] != session.refresh_token
+    assert rotated["user"]["id"] == session.id
     viewer = (await gql(VIEWER, token=rotated["accessToken"]))["data"]["viewer"]
-    assert viewer["id"] == session["user"]["id"]
+    assert viewer["id"] == session.id
 
     # The new token works once more; each token works exactly once.
     again = (await gql(REFRESH, {"t": rotated["refreshToken"]}))["data"]["refreshToken"]
@@ -193,7 +168,7 @@ async def test_refresh_rotates_and_old_token_is_refused(gql: GraphQLClient) -> N
 
 async def test_reusing_a_rotated_token_revokes_the_family(gql: GraphQLClient) -> None:
     session = await register(gql)
-    stolen = session["refreshToken"]
+    stolen = session.refresh_token
     legit = (await gql(REFRESH, {"t": stolen}))["data"]["refreshToken"]["refreshToken"]
 
     reuse = await gql(REFRESH, {"t": stolen})
@@ -207,19 +182,15 @@ async def test_reusing_a_rotated_token_revokes_the_family(gql: GraphQLClient) ->
     assert after["errors"][0]["extensions"]["reason"] == "REVOKED"
 
     # Another session of the same user is unaffected.
-    other = (
-        await gql(
-            LOGIN, {"input": {"handleOrEmail": session["user"]["handle"], "password": PASSWORD}}
-        )
-    )["data"]["login"]
+    other = (await gql(LOGIN, {"input": {"handleOrEmail": session.handle, "password": PASSWORD}}))[
+        "data"
+    ]["login"]
     assert (await gql(REFRESH, {"t": other["refreshToken"]}))["data"]["refreshToken"]["accessToken"]
 
 
 async def test_concurrent_refresh_with_one_token_lets_one_through(gql: GraphQLClient) -> None:
     session = await register(gql)
-    results = await asyncio.gather(
-        *(gql(REFRESH, {"t": session["refreshToken"]}) for _ in range(3))
-    )
+    results = await asyncio.gather(*(gql(REFRESH, {"t": session.refresh_token}) for _ in range(3)))
     succeeded = [r for r in results if r.get("data") and r["data"]["refreshToken"]]
     assert len(succeeded) <= 1
     assert all(top_level_code(r) == "UNAUTHENTICATED" for r in results if r not in succeeded)
@@ -227,45 +198,65 @@ async def test_concurrent_refresh_with_one_token_lets_one_through(gql: GraphQLCl
 
 async def test_logout_revokes_the_session(gql: GraphQLClient) -> None:
     session = await register(gql)
-    out = await gql(LOGOUT, {"t": session["refreshToken"]})
+    out = await gql(LOGOUT, {"t": session.refresh_token})
     assert out["data"]["logout"] == {"success": True, "errors": []}
-    refused = await gql(REFRESH, {"t": session["refreshToken"]})
+    refused = await gql(REFRESH, {"t": session.refresh_token})
     assert top_level_code(refused) == "UNAUTHENTICATED"
     assert refused["errors"][0]["extensions"]["reason"] == "REVOKED"
     # Logging out twice is harmless.
-    assert (await gql(LOGOUT, {"t": session["refreshToken"]}))["data"]["logout"]["success"]
+    assert (await gql(LOGOUT, {"t": session.refresh_token}))["data"]["logout"]["success"]
 
 
+@pytest.mark.parametrize("query", [REFRESH, LOGOUT], ids=["refreshToken", "logout"])
 @pytest.mark.parametrize("token", ["", "nope", "x" * 300])
-async def test_unknown_refresh_tokens_are_unauthenticated(gql: GraphQLClient, token: str) -> None:
-    for query in (REFRESH, LOGOUT):
-        body = await gql(query, {"t": token})
-        assert top_level_code(body) == "UNAUTHENTICATED"
-        assert "invalid refresh token" in body["errors"][0]["message"]
+async def test_unknown_refresh_tokens_are_unauthenticated(
+    gql: GraphQLClient, token: str, query: str
+) -> None:
+    body = await gql(query, {"t": token})
+    assert top_level_code(body) == "UNAUTHENTICATED"
+    assert "invalid refresh token" in body["errors"][0]["message"]
 
 
-async def test_invalid_access_tokens(gql: GraphQLClient, app_server: RunningApp) -> None:
+# Access tokens a client could send, made for a user id with the app's signing key.
+BAD_ACCESS_TOKENS = {
+    "expired": lambda key, user_id: (
+        issue_access_token(
+            key, user_id, "USER", 60, now=datetime.now(UTC) - timedelta(hours=1)
+        ).token
+    ),
+    "forged": lambda key, user_id: (
+        issue_access_token("another-key-" + "x" * 40, user_id, "ADMIN", 600).token
+    ),
+    "none_alg": lambda key, user_id: jwt.encode(
+        {"sub": str(user_id), "role": "ADMIN"}, None, algorithm="none"
+    ),
+    "garbage": lambda key, user_id: "garbage",
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("expired", "access token expired"),
+        ("forged", "invalid access token"),
+        ("none_alg", "invalid access token"),
+        ("garbage", "invalid access token"),
+    ],
+)
+async def test_invalid_access_tokens(
+    gql: GraphQLClient, app_server: RunningApp, kind: str, message: str
+) -> None:
     session = await register(gql)
-    key = app_server.settings.jwt_key()
-    user_id = int(from_global_id(session["user"]["id"])[1])
-    past = datetime.now(UTC) - timedelta(hours=1)
-    expired = issue_access_token(key, user_id, "USER", 60, now=past).token
-    forged = issue_access_token("another-key-" + "x" * 40, user_id, "ADMIN", 600).token
-    none_alg = jwt.encode({"sub": str(user_id), "role": "ADMIN"}, None, algorithm="none")
-    cases = {
-        expired: "access token expired",
-        forged: "invalid access token",
-        none_alg: "invalid access token",
-        "garbage": "invalid access token",
-    }
-    for token, message in cases.items():
-        response = await gql.raw(VIEWER, token=token)
-        assert response.status_code == 200
-        body = response.json()
-        assert body["data"] == {"viewer": None}
-        assert body["errors"][0]["message"] == message
-        assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    token = BAD_ACCESS_TOKENS[kind](app_server.settings.jwt_key(), int(key_of(session.id)))
+    response = await gql.raw(VIEWER, token=token)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] == {"viewer": None}
+    assert body["errors"][0]["message"] == message
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
 
+
+async def test_malformed_authorization_header(gql: GraphQLClient) -> None:
     malformed = await gql.http.post(
         "/graphql", json={"query": VIEWER}, headers={"authorization": "Token abc"}
     )
@@ -274,24 +265,12 @@ async def test_invalid_access_tokens(gql: GraphQLClient, app_server: RunningApp)
 
 
 async def test_admin_sees_emails(gql: GraphQLClient, app_server: RunningApp) -> None:
-    from datasources.relational import open_relational_store
-
-    admin = await register(gql)
+    # The role is carried in the access token: the admin signs in again to pick it up.
+    admin = await with_role(gql, app_server, "ADMIN", "admin")
     target = await register(gql)
-    store = open_relational_store(app_server.settings.sqlalchemy_url)
-    try:
-        assert await store.users.set_role(admin["user"]["handle"], "ADMIN")
-    finally:
-        await store.close()
-    # The role is carried in the access token, so sign in again to pick it up.
-    token = (
-        await gql(
-            LOGIN, {"input": {"handleOrEmail": admin["user"]["handle"], "password": PASSWORD}}
-        )
-    )["data"]["login"]["accessToken"]
     seen = await gql(
         "query($id: ID!) { node(id: $id) { ... on User { handle email role } } }",
-        {"id": target["user"]["id"]},
-        token=token,
+        {"id": target.id},
+        token=admin.token,
     )
-    assert seen["data"]["node"]["email"] == f"{target['user']['handle']}@example.com"
+    assert seen["data"]["node"]["email"] == f"{target.handle}@example.com"

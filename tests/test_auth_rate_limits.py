@@ -14,8 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BACKENDS, GraphQLClient, RunningApp, backend_settings, start_app, unique_handle
-from test_accounts import LOGIN, PASSWORD, REFRESH, REGISTER, codes, top_level_code
+from support.accounts import LOGIN, PASSWORD, REFRESH, REGISTER, unique_handle
+from support.apps import BACKENDS, RunningApp, backend_settings, serving
+from support.graphql import GraphQLClient, codes, top_level_code
 
 import resolvers.accounts
 from resolvers.accounts import AUTH_RATE_LIMIT_WINDOW_SECONDS
@@ -44,9 +45,8 @@ async def limited_app(
         auth_rate_limit_per_address=PER_ADDRESS,
         auth_rate_limit_per_account=PER_ACCOUNT,
     )
-    running = await start_app(settings)
-    yield running
-    await running.stop()
+    async with serving(settings) as running:
+        yield running
 
 
 @asynccontextmanager

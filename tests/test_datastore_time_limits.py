@@ -10,10 +10,8 @@ operation limit), not how fast the limits are.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
@@ -21,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import empty_relational_url, free_port, unavailable
 from pymongo.errors import DuplicateKeyError
-from servers import ServerUnavailable
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from support.apps import empty_relational_url
+from support.servers import available, find_secantus, free_port, secantus_command
+from support.time_travel import TimeTravel
 
+import datasources.documents.client
 from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
 from datasources.documents.client import DocumentStoreUnavailable
 from datasources.failures import Failure, classify
@@ -156,28 +156,14 @@ class WireServer:
             await self.process.wait()
 
 
-def _secantus_config(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    config = root / "secantusd.toml"
-    config.touch()  # an explicit empty config: the host's config files are not read
-    return config
-
-
 async def _start_secantus(root: Path) -> WireServer:
-    if importlib.util.find_spec("secantus") is None:
-        unavailable(ServerUnavailable("SecantusDB not installed; install the PyPI package"))
-    config = await asyncio.to_thread(_secantus_config, root)
+    available(find_secantus)
     port = free_port()
+    command = await asyncio.to_thread(secantus_command, root, port)
     with (root / "server.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "secantus",
-            "--config", str(config),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--storage-path", str(root / "data"),
-            "--standalone",
-            stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-        )  # fmt: skip
+            *command, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log
+        )
     server = WireServer(f"mongodb://127.0.0.1:{port}/", process)
     try:
         async with asyncio.timeout(30):
@@ -286,8 +272,9 @@ async def test_frozen_server_fails_requests_quickly_and_recovers(
 
 
 async def test_stopped_server_fails_requests_at_once(
-    wire_server: WireServer, documents: DocumentStore
+    wire_server: WireServer, documents: DocumentStore, time_travel: TimeTravel
 ) -> None:
+    time_travel.install(datasources.documents.client)  # the circuit breaker's clock
     await documents.ping()
     await wire_server.kill()
     first = await failing(documents.db.things.find_one({}))
@@ -300,7 +287,7 @@ async def test_stopped_server_fails_requests_at_once(
         assert again.elapsed < FAIL_FAST_WITHIN
     # After the cool-down one request tries again, within the server selection timeout
     # rather than the old 5 s, and the breaker opens again.
-    await asyncio.sleep(COOLDOWN_SECONDS + 0.1)
+    time_travel.forward(COOLDOWN_SECONDS + 0.1)
     retried = await failing(documents.db.things.find_one({}))
     assert retried.failure is Failure.UNAVAILABLE, repr(retried.error)
     assert retried.elapsed < STOPPED_WITHIN
@@ -312,15 +299,19 @@ async def test_stopped_server_fails_requests_at_once(
 # classify
 
 
-def test_classify_leaves_other_errors_alone() -> None:
-    for error in (
+@pytest.mark.parametrize(
+    "error",
+    [
         ValueError("bad"),
         KeyError("k"),
         FileNotFoundError(2, "missing"),
         DuplicateKeyError("E11000 duplicate key", 11000),
         UnstorableText(),
-    ):
-        assert classify(error) is None, repr(error)
+    ],
+    ids=repr,
+)
+def test_classify_leaves_other_errors_alone(error: Exception) -> None:
+    assert classify(error) is None, repr(error)
 
 
 async def test_classify_looks_through_explicit_chains(tmp_path: Path) -> None:

@@ -315,25 +315,33 @@ async def test_big_batches_are_still_one_round_trip(
     assert [c.id for c in found if c] == every
 
 
-async def test_malformed_keys_raise(documents: DocumentStore, commands: CommandCounter) -> None:
-    good_time = datetime.now(UTC).isoformat()
-    good_id = str(ObjectId())
-    for bad in [
-        ("yesterday", good_id),
-        (good_time, "zz"),
-        ("2030-01-01T00:00:00", good_id),  # no time zone
+GOOD_TIME = datetime.now(UTC).isoformat()
+GOOD_ID = str(ObjectId())
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ("yesterday", GOOD_ID),
+        (GOOD_TIME, "zz"),
+        ("2030-01-01T00:00:00", GOOD_ID),  # no time zone
         (1, 2),
-        (good_time,),
-        (good_time, good_id, "extra"),
-    ]:
-        with pytest.raises(ValueError):
-            await documents.comments.top_level([1], PageRequest(first=2, after=bad))
-        with pytest.raises(ValueError):
-            await documents.comments.replies([good_id], PageRequest(first=2, after=bad))
-        with pytest.raises(ValueError):
-            await documents.notifications.list_for_user(
-                1, PageRequest(first=2, after=bad), unread_only=False
-            )
+        (GOOD_TIME,),
+        (GOOD_TIME, GOOD_ID, "extra"),
+    ],
+    ids=["bad time", "bad id", "no time zone", "numbers", "too short", "too long"],
+)
+async def test_malformed_keys_raise(
+    documents: DocumentStore, commands: CommandCounter, bad: tuple[object, ...]
+) -> None:
+    with pytest.raises(ValueError):
+        await documents.comments.top_level([1], PageRequest(first=2, after=bad))
+    with pytest.raises(ValueError):
+        await documents.comments.replies([GOOD_ID], PageRequest(first=2, after=bad))
+    with pytest.raises(ValueError):
+        await documents.notifications.list_for_user(
+            1, PageRequest(first=2, after=bad), unread_only=False
+        )
     assert commands.take() == []
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import BACKENDS, GraphQLClient, backend_settings, start_app
 from sqlalchemy import text
+from support.apps import BACKENDS, app_with, backend_settings, migrate, start_app
+from support.graphql import GraphQLClient
 
 from datasources.relational import open_relational_store
 
@@ -34,12 +35,7 @@ async def test_database_fault_is_masked_and_logged(
         backend, tmp_path, request, isolated_db=True, app_env=app_env, jwt_secret="k" * 40
     )
     if app_env == "production":
-        # Production does not migrate at start-up: `agora migrate` is a deploy step.
-        from datasources.relational.migrate import upgrade
-
-        store = open_relational_store(settings.sqlalchemy_url)
-        await upgrade(store)
-        await store.close()
+        await migrate(settings)  # production does not migrate at start-up
     running = await start_app(settings)
     try:
         await break_users_table(settings.sqlalchemy_url)
@@ -65,25 +61,13 @@ async def test_database_fault_is_masked_and_logged(
 
 
 async def test_production_defaults(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    settings = backend_settings(
-        "embedded", tmp_path, request, app_env="production", jwt_secret="p" * 40
-    )
-    from datasources.relational.migrate import upgrade
-
-    store = open_relational_store(settings.sqlalchemy_url)
-    await upgrade(store)
-    await store.close()
-    running = await start_app(settings)
-    try:
-        async with httpx.AsyncClient(base_url=running.url) as http:
-            ide = await http.get("/graphql", headers={"accept": "text/html"})
-            assert ide.status_code == 404
-            introspection = await GraphQLClient(http)("{ __schema { types { name } } }")
-            assert introspection["errors"][0]["extensions"]["code"] == ("GRAPHQL_VALIDATION_FAILED")
-            assert "data" not in introspection or introspection["data"] is None
-            # Ordinary queries still work.
-            ordinary = await GraphQLClient(http)("{ viewer { id } }")
-            assert ordinary["data"] == {"viewer": None}
-            assert "queryStats" not in ordinary.get("extensions", {})  # not in production
-    finally:
-        await running.stop()
+    async with app_with(request, tmp_path, app_env="production", jwt_secret="p" * 40) as (_, http):
+        ide = await http.get("/graphql", headers={"accept": "text/html"})
+        assert ide.status_code == 404
+        introspection = await GraphQLClient(http)("{ __schema { types { name } } }")
+        assert introspection["errors"][0]["extensions"]["code"] == ("GRAPHQL_VALIDATION_FAILED")
+        assert "data" not in introspection or introspection["data"] is None
+        # Ordinary queries still work.
+        ordinary = await GraphQLClient(http)("{ viewer { id } }")
+        assert ordinary["data"] == {"viewer": None}
+        assert "queryStats" not in ordinary.get("extensions", {})  # not in production

@@ -6,14 +6,12 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from conftest import unavailable
 from redis.exceptions import RedisError
-from servers import RedisHandle, ServerUnavailable, redis_server
+from support.servers import RedisHandle
 
 from datasources.events import (
     CursorExpired,
@@ -333,24 +331,15 @@ async def test_close_ends_subscriptions(make_bus: BusFactory, topic: str) -> Non
         await bus.close()  # idempotent
 
 
-async def test_open_event_bus_without_url_is_in_memory() -> None:
-    memory = open_event_bus(None, retention=7)
-    assert isinstance(memory, InMemoryEventBus)
-    assert isinstance(memory, EventBus)
-    assert memory.retention == 7
-    await memory.start()
-    await memory.ping()
-    await memory.close()
-
-
-async def test_open_event_bus_with_url_is_redis(redis_url: str) -> None:
-    remote = open_event_bus(redis_url, retention=7)
-    assert isinstance(remote, RedisEventBus)
-    assert isinstance(remote, EventBus)
-    assert remote.retention == 7
-    await remote.start()
-    await remote.ping()
-    await remote.close()
+async def test_open_event_bus_picks_by_url(kind: str, backend_url: str | None) -> None:
+    """No URL: in memory; a Redis URL: Redis."""
+    opened = open_event_bus(backend_url, retention=7)
+    assert isinstance(opened, InMemoryEventBus if kind == "memory" else RedisEventBus)
+    assert isinstance(opened, EventBus)
+    assert opened.retention == 7
+    await opened.start()
+    await opened.ping()
+    await opened.close()
 
 
 # -- Redis only -------------------------------------------------------------------
@@ -440,32 +429,25 @@ async def test_redis_reader_recovers_from_a_killed_connection(redis_url: str) ->
 
 
 async def test_redis_ping_fails_when_redis_stops_and_reader_recovers(
-    tmp_path: Path,
+    own_redis: RedisHandle,
 ) -> None:
-    try:
-        context = redis_server(tmp_path)
-        server = context.__enter__()
-    except ServerUnavailable as error:
-        unavailable(error)
+    server = own_redis
     topic = f"test:{uuid.uuid4().hex}"
-    try:
-        async with asyncio.timeout(TIMEOUT), RedisEventBus(server.url) as bus:
+    async with asyncio.timeout(TIMEOUT), RedisEventBus(server.url) as bus:
+        await bus.ping()
+        sub = await subscribed(bus, topic)
+        await bus.publish(topic, {"n": 1})
+        assert numbers(await sub.take(1)) == [1]
+
+        server.stop()
+        with pytest.raises((RedisError, OSError, TimeoutError)):
             await bus.ping()
-            sub = await subscribed(bus, topic)
-            await bus.publish(topic, {"n": 1})
-            assert numbers(await sub.take(1)) == [1]
 
-            server.stop()
-            with pytest.raises((RedisError, OSError, TimeoutError)):
-                await bus.ping()
-
-            server.start()  # same port; its data is gone (no persistence)
-            await until_ok(bus.ping)
-            await bus.publish(topic, {"n": 2})
-            assert numbers(await sub.take(1)) == [2]
-            await sub.close()
-    finally:
-        context.__exit__(None, None, None)
+        server.start()  # same port; its data is gone (no persistence)
+        await until_ok(bus.ping)
+        await bus.publish(topic, {"n": 2})
+        assert numbers(await sub.take(1)) == [2]
+        await sub.close()
 
 
 async def until_ok(probe: Callable[[], Awaitable[None]]) -> None:

@@ -12,17 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunningApp, backend_settings, start_app
-from test_persisted_queries import JS_DIR, node, run_node
-
-from datasources.relational import open_relational_store
-from datasources.relational.migrate import upgrade
-
-__all__ = ["node"]  # the fixture, shared with test_persisted_queries
+from support.apps import RunningApp, own_app
+from support.node import JS_DIR, run_node
 
 AUDIT_SCRIPT = JS_DIR / "audit.mjs"
 PRODUCTION_SECRET = "audit-production-secret-" + "s" * 24
@@ -55,19 +49,13 @@ async def test_development_app_conforms(node: str, app_server: RunningApp) -> No
 async def production_app(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[RunningApp]:
-    data_dir: Path = tmp_path_factory.mktemp("production")
-    settings = backend_settings(
-        "embedded", data_dir, request, app_env="production", jwt_secret=PRODUCTION_SECRET
-    )
-    # Production does not migrate at start-up: `agora migrate` is a deploy step.
-    store = open_relational_store(settings.sqlalchemy_url)
-    try:
-        await upgrade(store)
-    finally:
-        await store.close()
-    running = await start_app(settings)
-    yield running
-    await running.stop()
+    # Production does not migrate at start-up: `agora migrate` is a deploy step, which
+    # own_app takes first.
+    data_dir = tmp_path_factory.mktemp("production")
+    async with own_app(
+        request, data_dir, app_env="production", jwt_secret=PRODUCTION_SECRET
+    ) as running:
+        yield running
 
 
 async def test_production_app_conforms(node: str, production_app: RunningApp) -> None:

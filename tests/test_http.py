@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
-from conftest import GraphQLClient, RunningApp
+import pytest
+from support.apps import RunningApp
+from support.graphql import GraphQLClient
 
 
 async def test_healthz(http: httpx.AsyncClient) -> None:
@@ -122,21 +126,23 @@ async def test_queries_that_could_return_too_much_are_refused(gql: GraphQLClient
     assert "errors" not in allowed, allowed
 
 
-async def test_nul_characters_are_bad_input_on_every_store(gql: GraphQLClient) -> None:
-    for query in (
+@pytest.mark.parametrize(
+    "query",
+    [
         '{ users(search: "a\\u0000") { totalCount } }',
         '{ posts(search: "a\\u0000") { totalCount } }',
         '{ user(handle: "a\\u0000b") { id } }',
         'mutation { login(input: {handleOrEmail: "x\\u0000", password: "y"}) { accessToken } }',
-    ):
-        body = await gql(query)
-        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", (query, body)
-        assert body["errors"][0]["message"] == "text must not contain NUL characters"
+    ],
+    ids=["users search", "posts search", "user handle", "login"],
+)
+async def test_nul_characters_are_bad_input_on_every_store(gql: GraphQLClient, query: str) -> None:
+    body = await gql(query)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", (query, body)
+    assert body["errors"][0]["message"] == "text must not contain NUL characters"
 
 
 async def test_ids_with_non_ascii_digits_are_bad_input(gql: GraphQLClient) -> None:
-    import base64
-
     weird = base64.urlsafe_b64encode("Post:²".encode()).decode().rstrip("=")
     body = await gql("query($id: ID!) { post(id: $id) { id } node(id: $id) { id } }", {"id": weird})
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]

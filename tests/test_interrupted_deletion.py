@@ -7,10 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import BACKENDS, GraphQLClient, backend_settings, start_app
-from test_content_api import add_comment, create_post, notifications, react, register
-
-from schema.global_ids import from_global_id
+from support.accounts import register
+from support.apps import BACKENDS, backend_settings, start_app
+from support.content import add_comment, create_post, notifications, react
+from support.graphql import GraphQLClient
+from support.ids import key_of
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -31,7 +32,7 @@ async def test_interrupted_post_deletion_hides_everything_and_is_finished_at_sta
 
             # The deletion dies right after its first step: only the tombstone is written.
             stores = running.app.state.stores
-            post_id = int(from_global_id(post["id"])[1])
+            post_id = int(key_of(post["id"]))
             assert await stores.relational.posts.mark_deleted(post_id)
 
             lookups = await gql(
@@ -75,7 +76,7 @@ async def test_a_comment_racing_a_deletion_is_taken_back(
             gql = GraphQLClient(http)
             author = await register(gql, "race")
             post = await create_post(gql, author)
-            post_id = int(from_global_id(post["id"])[1])
+            post_id = int(key_of(post["id"]))
             comments = stores.documents.comments
             original_add = comments.add
 

@@ -15,21 +15,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from conftest import GraphQLClient
-from test_content_api import (
-    PAGE_INFO,
-    Session,
-    add_comment,
-    create_post,
-    data,
-    delete_comment,
-    delete_post,
-    follow,
-    node_ids,
-    register,
-    register_many,
-    unfollow,
-)
+from support.accounts import Session, register, register_many
+from support.content import add_comment, create_post, delete_comment, delete_post, follow, unfollow
+from support.graphql import PAGE_INFO, GraphQLClient, data, node_ids
 
 Fetch = Callable[[str | None], Awaitable[dict[str, Any]]]
 Between = Callable[[int, list[str]], Awaitable[None]]
@@ -96,6 +84,16 @@ class Churn:
         """The originals that must all appear, once each, in their order."""
         return [o for o in self.originals if o not in self.removed_ahead]
 
+    def between(
+        self, *, add: Callable[[], Awaitable[str]], remove: Callable[[str], Awaitable[None]]
+    ) -> Between:
+        """What `walk` runs between pages when the churn is all there is to it."""
+
+        async def between(step: int, seen: list[str]) -> None:
+            await churn_step(self, step, seen, add=add, remove=remove)
+
+        return between
+
 
 async def churn_step(
     churn: Churn,
@@ -118,6 +116,15 @@ async def churn_step(
         await churn.remove(remove, seen[-1])
     elif step == 2:
         await churn.remove_ahead(remove, seen, last=False)
+
+
+def deleting(gql: GraphQLClient, writers: dict[str, Session]) -> Callable[[str], Awaitable[None]]:
+    """Removes a comment (or reply) as its writer does."""
+
+    async def remove(comment_id: str) -> None:
+        await delete_comment(gql, writers[comment_id], comment_id)
+
+    return remove
 
 
 def check_newest_first(churn: Churn, pages: list[dict[str, Any]]) -> None:
@@ -147,20 +154,12 @@ def check_oldest_first(churn: Churn, pages: list[dict[str, Any]]) -> None:
     assert pages[-1]["totalCount"] == len(churn.current)
 
 
-POSTS = f"""
-query($first: Int, $after: String, $authorId: ID, $tag: String) {{
-  posts(first: $first, after: $after, authorId: $authorId, tag: $tag) {{
-    edges {{ cursor node {{ id }} }} {PAGE_INFO} totalCount
-  }}
-}}"""
-USER_POSTS = f"""
-query($handle: String!, $first: Int, $after: String) {{
-  user(handle: $handle) {{
-    posts(first: $first, after: $after) {{
-      edges {{ cursor node {{ id }} }} {PAGE_INFO} totalCount
-    }}
-  }}
-}}"""
+# The documents of the walks: each listing's page (`first`, `after`) of ids.
+PAGE = f"edges {{ cursor node {{ id }} }} {PAGE_INFO} totalCount"
+POSTS = f"""query($first: Int, $after: String, $authorId: ID, $tag: String) {{
+  posts(first: $first, after: $after, authorId: $authorId, tag: $tag) {{ {PAGE} }} }}"""
+USER_POSTS = f"""query($handle: String!, $first: Int, $after: String) {{
+  user(handle: $handle) {{ posts(first: $first, after: $after) {{ {PAGE} }} }} }}"""
 
 
 async def test_posts_by_author_walk_while_posting_and_deleting(gql: GraphQLClient) -> None:
@@ -225,13 +224,10 @@ async def test_posts_by_tag_walk_while_posting_and_deleting(gql: GraphQLClient) 
     async def remove(post_id: str) -> None:
         await delete_post(gql, authors[post_id], post_id)
 
-    async def between(step: int, seen: list[str]) -> None:
-        await churn_step(churn, step, seen, add=add, remove=remove)
-
     async def fetch(after: str | None) -> dict[str, Any]:
         return (await data(gql, POSTS, {"tag": tag, "first": 3, "after": after}))["posts"]
 
-    check_newest_first(churn, await walk(fetch, between, 3))
+    check_newest_first(churn, await walk(fetch, churn.between(add=add, remove=remove), 3))
 
 
 async def test_user_posts_walk_with_drafts_while_posting_and_deleting(gql: GraphQLClient) -> None:
@@ -253,24 +249,15 @@ async def test_user_posts_walk_with_drafts_while_posting_and_deleting(gql: Graph
     async def remove(post_id: str) -> None:
         await delete_post(gql, author, post_id)
 
-    async def between(step: int, seen: list[str]) -> None:
-        await churn_step(churn, step, seen, add=add, remove=remove)
-
     async def fetch(after: str | None) -> dict[str, Any]:
         variables = {"handle": author.handle, "first": 3, "after": after}
         return (await data(gql, USER_POSTS, variables, author.token))["user"]["posts"]
 
-    check_newest_first(churn, await walk(fetch, between, 3))
+    check_newest_first(churn, await walk(fetch, churn.between(add=add, remove=remove), 3))
 
 
-FOLLOWERS = f"""
-query($handle: String!, $first: Int, $after: String) {{
-  user(handle: $handle) {{
-    followers(first: $first, after: $after) {{
-      edges {{ cursor node {{ id }} }} {PAGE_INFO} totalCount
-    }}
-  }}
-}}"""
+FOLLOWERS = f"""query($handle: String!, $first: Int, $after: String) {{
+  user(handle: $handle) {{ followers(first: $first, after: $after) {{ {PAGE} }} }} }}"""
 
 
 async def test_followers_walk_while_following_and_unfollowing(gql: GraphQLClient) -> None:
@@ -308,24 +295,10 @@ async def test_followers_walk_while_following_and_unfollowing(gql: GraphQLClient
     check_newest_first(churn, await walk(fetch, between, 2))
 
 
-POST_COMMENTS = f"""
-query($id: ID!, $first: Int, $after: String) {{
-  post(id: $id) {{
-    comments(first: $first, after: $after) {{
-      edges {{ cursor node {{ id }} }} {PAGE_INFO} totalCount
-    }}
-  }}
-}}"""
-REPLIES = f"""
-query($id: ID!, $first: Int, $after: String) {{
-  node(id: $id) {{
-    ... on Comment {{
-      replies(first: $first, after: $after) {{
-        edges {{ cursor node {{ id }} }} {PAGE_INFO} totalCount
-      }}
-    }}
-  }}
-}}"""
+POST_COMMENTS = f"""query($id: ID!, $first: Int, $after: String) {{
+  post(id: $id) {{ comments(first: $first, after: $after) {{ {PAGE} }} }} }}"""
+REPLIES = f"""query($id: ID!, $first: Int, $after: String) {{
+  node(id: $id) {{ ... on Comment {{ replies(first: $first, after: $after) {{ {PAGE} }} }} }} }}"""
 
 
 async def test_post_comments_walk_while_commenting_and_deleting(gql: GraphQLClient) -> None:
@@ -349,16 +322,11 @@ async def test_post_comments_walk_while_commenting_and_deleting(gql: GraphQLClie
         await add_comment(gql, bob, post["id"], "late reply", parent_id=comment["id"])
         return comment["id"]
 
-    async def remove(comment_id: str) -> None:
-        await delete_comment(gql, writers[comment_id], comment_id)
-
-    async def between(step: int, seen: list[str]) -> None:
-        await churn_step(churn, step, seen, add=add, remove=remove)
-
     async def fetch(after: str | None) -> dict[str, Any]:
         variables = {"id": post["id"], "first": 2, "after": after}
         return (await data(gql, POST_COMMENTS, variables))["post"]["comments"]
 
+    between = churn.between(add=add, remove=deleting(gql, writers))
     check_oldest_first(churn, await walk(fetch, between, 2))
 
 
@@ -389,16 +357,11 @@ async def test_comment_replies_walk_while_replying_and_deleting(gql: GraphQLClie
         await add_comment(gql, carol, post["id"], "elsewhere", parent_id=other["id"])
         return reply["id"]
 
-    async def remove(comment_id: str) -> None:
-        await delete_comment(gql, writers[comment_id], comment_id)
-
-    async def between(step: int, seen: list[str]) -> None:
-        await churn_step(churn, step, seen, add=add, remove=remove)
-
     async def fetch(after: str | None) -> dict[str, Any]:
         variables = {"id": thread["id"], "first": 2, "after": after}
         return (await data(gql, REPLIES, variables))["node"]["replies"]
 
+    between = churn.between(add=add, remove=deleting(gql, writers))
     check_oldest_first(churn, await walk(fetch, between, 2))
 
 
@@ -434,14 +397,11 @@ async def test_notifications_walk_while_notified_and_comments_deleted(gql: Graph
         # Deleting the comment takes its notification with it.
         await delete_comment(gql, bob, comment_of[notification_id])
 
-    async def between(step: int, seen: list[str]) -> None:
-        await churn_step(churn, step, seen, add=add, remove=remove)
-
     async def fetch(after: str | None) -> dict[str, Any]:
         variables = {"first": 2, "after": after}
         return (await data(gql, NOTIFICATIONS, variables, author.token))["notifications"]
 
-    check_newest_first(churn, await walk(fetch, between, 2))
+    check_newest_first(churn, await walk(fetch, churn.between(add=add, remove=remove), 2))
 
 
 USERS = f"""

@@ -15,30 +15,22 @@ Needs Node.js 20+ and `npm ci` in tests/js (a skip locally, a failure with CI=tr
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import shutil
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from conftest import GraphQLClient, RunningApp, backend_settings, start_app, unavailable
-from servers import ServerUnavailable
-from test_content_api import register
+from support.accounts import register
+from support.apps import RunningApp, app_with
+from support.graphql import GraphQLClient
+from support.node import JS_DIR, run_node
 
 import cli
 
-REPO = Path(__file__).resolve().parent.parent
-JS_DIR = REPO / "tests" / "js"
 APOLLO_SCRIPT = JS_DIR / "apollo_persisted.mjs"
-NODE_TIMEOUT = 30.0
-# The npm packages the scripts in tests/js import.
-NODE_PACKAGES = ("@apollo/client", "rxjs", "graphql", "graphql-http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON_MEDIA = "application/json"
@@ -55,72 +47,6 @@ def persisted(document_hash: str) -> dict[str, Any]:
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-
-# ---------------------------------------------------------------------------
-# Node.js
-# ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    """The Node.js binary, once tests/js has its npm packages."""
-    try:
-        binary = shutil.which("node")
-        if binary is None:
-            raise ServerUnavailable("node not found; install Node.js 20+ (Debian package nodejs)")
-        missing = [
-            name
-            for name in NODE_PACKAGES
-            if not (JS_DIR / "node_modules" / name / "package.json").is_file()
-        ]
-        if missing:
-            raise ServerUnavailable(
-                f"tests/js lacks the npm packages {', '.join(missing)}: "
-                "run `(cd tests/js && npm ci --no-audit --no-fund)`"
-            )
-    except ServerUnavailable as error:
-        unavailable(error)
-    return binary
-
-
-@dataclass
-class NodeRun:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def output(self) -> dict[str, Any]:
-        """The JSON the script printed; fails the test with everything it said otherwise."""
-        try:
-            return json.loads(self.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(
-                f"node exited with {self.returncode} without JSON output\n"
-                f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
-            )
-
-    def describe(self) -> str:
-        return f"exit code {self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
-
-
-async def run_node(node: str, script: Path, *args: str, timeout: float = NODE_TIMEOUT) -> NodeRun:
-    """Runs a script in tests/js without blocking the event loop (the apps run in it)."""
-    process = await asyncio.create_subprocess_exec(
-        node,
-        str(script),
-        *args,
-        cwd=JS_DIR,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        pytest.fail(f"{script.name} {' '.join(args)} took longer than {timeout} s")
-    return NodeRun(process.returncode or 0, stdout.decode(errors="replace"), stderr.decode())
 
 
 # ---------------------------------------------------------------------------
@@ -198,9 +124,19 @@ async def get(
     return await http.get("/graphql", params=encoded, headers={"accept": accept})
 
 
+Send = Callable[[httpx.AsyncClient, dict[str, Any], str], Awaitable[httpx.Response]]
+
+
 def error_codes(response: httpx.Response) -> list[str | None]:
     body = response.json()
     return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
+
+
+def assert_anonymous_viewer(response: httpx.Response) -> None:
+    """The answer of `{ viewer { id } }` to an anonymous request, without errors."""
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"viewer": None}, response.text
+    assert "errors" not in response.json(), response.text
 
 
 def assert_not_found(response: httpx.Response) -> None:
@@ -237,28 +173,20 @@ async def test_unknown_hash_is_persisted_query_not_found(
 async def test_registered_hash_runs_over_post_and_get(http: httpx.AsyncClient) -> None:
     query = f"query {unique_name('Registered')} {{ viewer {{ id }} }}"
     digest = sha256(query)
-    registered = await post(http, {"query": query, "extensions": persisted(digest)})
-    assert registered.status_code == 200, registered.text
-    assert registered.json()["data"] == {"viewer": None}
+    assert_anonymous_viewer(await post(http, {"query": query, "extensions": persisted(digest)}))
     for response in (
         await post(http, {"extensions": persisted(digest)}),
         await get(http, {"extensions": persisted(digest)}),
         await post(http, {"extensions": persisted(digest.upper())}),
     ):
-        assert response.status_code == 200, response.text
-        assert response.json()["data"] == {"viewer": None}, response.text
-        assert "errors" not in response.json(), response.text
+        assert_anonymous_viewer(response)
 
 
 async def test_registering_over_get(http: httpx.AsyncClient) -> None:
     query = f"query {unique_name('ViaGet')} {{ viewer {{ id }} }}"
     digest = sha256(query)
-    first = await get(http, {"query": query, "extensions": persisted(digest)})
-    assert first.status_code == 200, first.text
-    assert first.json()["data"] == {"viewer": None}
-    again = await get(http, {"extensions": persisted(digest)})
-    assert again.status_code == 200, again.text
-    assert again.json()["data"] == {"viewer": None}
+    assert_anonymous_viewer(await get(http, {"query": query, "extensions": persisted(digest)}))
+    assert_anonymous_viewer(await get(http, {"extensions": persisted(digest)}))
 
 
 @pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE, JSON_MEDIA])
@@ -342,9 +270,10 @@ UNTRUSTED_REGISTER = (
 
 
 @pytest.fixture(scope="module")
-async def trusted_app(
+async def trusted(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> AsyncIterator[RunningApp]:
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app of this module's own that runs trusted documents only."""
     directory = tmp_path_factory.mktemp("trusted")
     # The manifest is built as an operator would: `agora trust` with a .graphql file and
     # with the persisted-documents.json that GraphQL Codegen's client preset writes.
@@ -354,21 +283,9 @@ async def trusted_app(
     codegen.write_text(json.dumps({sha256(TRUSTED_USER): TRUSTED_USER}), encoding="utf-8")
     manifest = directory / "trusted.json"
     assert cli.main(["trust", str(viewer_file), str(codegen), "--manifest", str(manifest)]) == 0
-    settings = backend_settings(
-        "embedded",
-        directory / "data",
-        request,
-        trusted_documents_file=manifest,
-        trusted_documents_only=True,
-    )
-    running = await start_app(settings)
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def trusted(trusted_app: RunningApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=trusted_app.url, timeout=30) as client:
+    async with app_with(
+        request, directory / "data", trusted_documents_file=manifest, trusted_documents_only=True
+    ) as (_, client):
         yield client
 
 
@@ -380,29 +297,46 @@ def assert_forbidden(response: httpx.Response, accept: str) -> None:
     assert error_codes(response) == ["FORBIDDEN"], response.text
 
 
-async def test_trusted_document_runs_by_hash(trusted: httpx.AsyncClient) -> None:
-    digest = sha256(TRUSTED_VIEWER)
-    for response in (
-        await post(trusted, {"extensions": persisted(digest)}),
-        await post(trusted, {"extensions": persisted(digest)}, JSON_MEDIA),
-        await get(trusted, {"extensions": persisted(digest)}),
-        await post(trusted, {"documentId": f"sha256:{digest}"}),
-        await post(trusted, {"query": TRUSTED_VIEWER, "extensions": persisted(digest)}),
-    ):
-        assert response.status_code == 200, response.text
-        assert response.json()["data"] == {"viewer": None}, response.text
-        assert "errors" not in response.json(), response.text
+TRUSTED_DIGEST = sha256(TRUSTED_VIEWER)
 
 
-async def test_trusted_document_runs_by_full_text(trusted: httpx.AsyncClient) -> None:
-    for response in (
-        await post(trusted, {"query": TRUSTED_VIEWER}),
-        await get(trusted, {"query": TRUSTED_VIEWER}),
-        await post(trusted, {"query": TRUSTED_USER, "variables": {"handle": "nobody"}}),
-    ):
-        assert response.status_code == 200, response.text
-        assert "errors" not in response.json(), response.text
-        assert response.json()["data"] in ({"viewer": None}, {"user": None})
+@pytest.mark.parametrize(
+    ("send", "body", "accept"),
+    [
+        (post, {"extensions": persisted(TRUSTED_DIGEST)}, GRAPHQL_RESPONSE),
+        (post, {"extensions": persisted(TRUSTED_DIGEST)}, JSON_MEDIA),
+        (get, {"extensions": persisted(TRUSTED_DIGEST)}, GRAPHQL_RESPONSE),
+        (post, {"documentId": f"sha256:{TRUSTED_DIGEST}"}, GRAPHQL_RESPONSE),
+        (
+            post,
+            {"query": TRUSTED_VIEWER, "extensions": persisted(TRUSTED_DIGEST)},
+            GRAPHQL_RESPONSE,
+        ),
+    ],
+    ids=["POST", "POST as JSON", "GET", "documentId", "with its text"],
+)
+async def test_trusted_document_runs_by_hash(
+    trusted: httpx.AsyncClient, send: Send, body: dict[str, Any], accept: str
+) -> None:
+    assert_anonymous_viewer(await send(trusted, body, accept))
+
+
+@pytest.mark.parametrize(
+    ("send", "body", "expected"),
+    [
+        (post, {"query": TRUSTED_VIEWER}, {"viewer": None}),
+        (get, {"query": TRUSTED_VIEWER}, {"viewer": None}),
+        (post, {"query": TRUSTED_USER, "variables": {"handle": "nobody"}}, {"user": None}),
+    ],
+    ids=["POST", "GET", "with variables"],
+)
+async def test_trusted_document_runs_by_full_text(
+    trusted: httpx.AsyncClient, send: Send, body: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    response = await send(trusted, body, GRAPHQL_RESPONSE)
+    assert response.status_code == 200, response.text
+    assert "errors" not in response.json(), response.text
+    assert response.json()["data"] == expected
 
 
 @pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE, JSON_MEDIA])

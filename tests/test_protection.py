@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from conftest import RunningApp, own_app, register_over_http
+from support.accounts import register
+from support.apps import RunningApp, app_with, own_app
+from support.graphql import GraphQLClient
 
 from schema import build_schema
 
@@ -265,10 +267,7 @@ async def test_unsupported_media_types_and_methods(http: httpx.AsyncClient) -> N
 async def test_production_hides_suggestions_and_introspection(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    async with (
-        own_app(request, tmp_path, app_env="production", jwt_secret=JWT) as running,
-        httpx.AsyncClient(base_url=running.url) as http,
-    ):
+    async with app_with(request, tmp_path, app_env="production", jwt_secret=JWT) as (_, http):
         typo = (await http.post("/graphql", json={"query": "{ viewer { emial } }"})).json()
         assert "Did you mean" not in str(typo)
         assert typo["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
@@ -318,13 +317,10 @@ async def test_slow_resolver_times_out_and_frees_the_server(
 ) -> None:
     """A document store that stops answering makes resolvers wait: the operation is
     stopped at the execution time limit with TIMEOUT, and the server goes on."""
-    async with (
-        own_app(
-            request, tmp_path, execution_timeout_seconds=0.5, mongodb_timeout_ms=30_000
-        ) as running,
-        httpx.AsyncClient(base_url=running.url, timeout=10) as http,
-    ):
-        handle = (await register_over_http(http, "slow"))["user"]["handle"]
+    async with app_with(
+        request, tmp_path, execution_timeout_seconds=0.5, mongodb_timeout_ms=30_000
+    ) as (running, http):
+        handle = (await register(GraphQLClient(http), "slow")).handle
         query = {"query": f'{{ user(handle: "{handle}") {{ profile {{ bio }} }} }}'}
         pid = _embedded_document_server_pid(running.settings.data_dir)
         os.kill(pid, signal.SIGSTOP)
@@ -356,12 +352,9 @@ async def test_oversized_websocket_messages_close_the_socket(app_server: Running
 async def test_frozen_document_store_fails_requests_fast_with_a_clear_code(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    async with (
-        own_app(request, tmp_path, mongodb_timeout_ms=500) as running,
-        httpx.AsyncClient(base_url=running.url, timeout=10) as http,
-    ):
+    async with app_with(request, tmp_path, mongodb_timeout_ms=500) as (running, http):
         query = {"query": "{ users(first: 1) { edges { node { profile { bio } } } } }"}
-        await register_over_http(http, "frozen")
+        await register(GraphQLClient(http), "frozen")
         pid = _embedded_document_server_pid(running.settings.data_dir)
         os.kill(pid, signal.SIGSTOP)
         try:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 import pytest
 import redis.asyncio as aioredis
-from conftest import unavailable
-from servers import RedisHandle, ServerUnavailable, redis_server
 from structlog.testing import capture_logs
+from support.servers import RedisHandle
+from support.time_travel import TimeTravel
 
+import datasources.rate_limits
 from datasources.rate_limits import (
     InProcessRateLimiter,
     RateLimiter,
@@ -57,6 +57,15 @@ async def within(seconds: float, call: Awaitable[T]) -> T:
 
 def assert_window_ends_in(window: Window, seconds: float) -> None:
     assert window.reset_at - time.time() == pytest.approx(seconds, abs=0.5)
+
+
+async def wait_out(limiter: RateLimiter, time_travel: TimeTravel, seconds: float) -> None:
+    """Lets `seconds` pass for the limiter: at once for one counting in this process
+    (its clock travels); Redis keeps its own time, so that one is waited for."""
+    if isinstance(limiter, InProcessRateLimiter):
+        time_travel.forward(seconds)
+    else:
+        await asyncio.sleep(seconds)
 
 
 # -- both limiters -------------------------------------------------------------------
@@ -139,7 +148,10 @@ async def test_peek_counts_nothing(limiter: RateLimiter) -> None:
         assert full.retry_after >= 1
 
 
-async def test_window_resets_after_window_seconds(limiter: RateLimiter) -> None:
+async def test_window_resets_after_window_seconds(
+    limiter: RateLimiter, time_travel: TimeTravel
+) -> None:
+    time_travel.install(datasources.rate_limits)
     key = new_key()
     first = await limiter.hit(key, 2, 1)
     assert_window_ends_in(first, 1)
@@ -148,7 +160,7 @@ async def test_window_resets_after_window_seconds(limiter: RateLimiter) -> None:
     assert not full.allowed
     assert full.retry_after == 1
 
-    await asyncio.sleep(1.1)
+    await wait_out(limiter, time_travel, 1.1)
     again = await limiter.hit(key, 2, 1)
     assert (again.allowed, again.used) == (True, 1)
     # A new window starts with this hit.
@@ -261,21 +273,10 @@ async def test_unresponsive_redis_times_out_quickly() -> None:
         await server.wait_closed()
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisHandle]:
-    """A redis-server of this test's own, to stop and start without disturbing others."""
-    try:
-        context = redis_server(tmp_path)
-        handle = context.__enter__()
-    except ServerUnavailable as error:
-        unavailable(error)
-    try:
-        yield handle
-    finally:
-        context.__exit__(None, None, None)
-
-
-async def test_stopped_redis_falls_back_then_recovers(own_redis: RedisHandle) -> None:
+async def test_stopped_redis_falls_back_then_recovers(
+    own_redis: RedisHandle, time_travel: TimeTravel
+) -> None:
+    time_travel.install(datasources.rate_limits)
     limiter = RedisRateLimiter(own_redis.url)
     other_process = RedisRateLimiter(own_redis.url)
     key = new_key()
@@ -291,7 +292,7 @@ async def test_stopped_redis_falls_back_then_recovers(own_redis: RedisHandle) ->
         assert (await within(1.0, limiter.peek(key, 3, 60))).used == 0
 
         own_redis.start()  # same port, empty (no persistence)
-        await asyncio.sleep(RedisRateLimiter.RETRY_AFTER + 0.1)
+        time_travel.forward(RedisRateLimiter.RETRY_AFTER + 0.1)  # Redis is tried again
         assert (await limiter.hit(key, 3, 60)).used == 1
         assert (await other_process.hit(key, 3, 60)).used == 2
     finally:

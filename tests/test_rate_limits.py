@@ -11,7 +11,6 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,29 +19,17 @@ import httpx
 import pytest
 import redis.asyncio
 import websockets
-from conftest import (
-    BACKENDS,
-    RunningApp,
-    backend_settings,
-    own_app,
-    register_over_http,
-    start_app,
-)
+from support.accounts import register
+from support.apps import BACKENDS, app_with, backend_settings, start_app
+from support.graphql import GraphQLClient
+from support.time_travel import TimeTravel
+
+import datasources.rate_limits
 
 
-@contextlib.asynccontextmanager
-async def app_with(
-    request: pytest.FixtureRequest, tmp_path: Path, backend: str = "embedded", **limits: Any
-) -> AsyncIterator[tuple[RunningApp, httpx.AsyncClient]]:
-    async with (
-        own_app(request, tmp_path, backend, **limits) as running,
-        httpx.AsyncClient(base_url=running.url, timeout=30) as http,
-    ):
-        yield running, http
-
-
-async def register(http: httpx.AsyncClient) -> str:
-    return str((await register_over_http(http, "rl"))["accessToken"])
+async def new_token(http: httpx.AsyncClient) -> str:
+    """The access token of a user registered for the test."""
+    return (await register(GraphQLClient(http), "rl")).token
 
 
 VIEWER = {"query": "{ viewer { id } }"}
@@ -101,7 +88,7 @@ async def test_signed_in_accounts_have_their_own_limit(
         _,
         http,
     ):
-        token = await register(http)  # an anonymous request: 2 left for the address
+        token = await new_token(http)  # an anonymous request: 2 left for the address
         headers = {"authorization": f"Bearer {token}"}
         codes = [
             (await http.post("/graphql", json=VIEWER, headers=headers)).status_code
@@ -113,6 +100,7 @@ async def test_signed_in_accounts_have_their_own_limit(
         assert anonymous == [200, 200, 429]
 
 
+@pytest.mark.usefixtures("real_servers")
 async def test_two_processes_share_limits_through_redis(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -139,7 +127,7 @@ async def test_mutations_per_operation_are_capped(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     async with app_with(request, tmp_path, max_mutations_per_operation=5) as (_, http):
-        token = await register(http)
+        token = await new_token(http)
         headers = {"authorization": f"Bearer {token}"}
         fields = " ".join(
             f'p{i}: createPost(input: {{title: "t{i}", body: "b", tags: []}}) {{ post {{ id }} }}'
@@ -165,8 +153,9 @@ RATE = "{ rateLimit { cost limit remaining resetAt } }"
 
 
 async def test_cost_is_reported_refunded_and_reset(
-    request: pytest.FixtureRequest, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path, time_travel: TimeTravel
 ) -> None:
+    time_travel.install(datasources.rate_limits)  # the app counts in this process
     async with app_with(
         request, tmp_path, cost_budget_points=400, cost_budget_window_seconds=2
     ) as (_, http):
@@ -195,7 +184,7 @@ async def test_cost_is_reported_refunded_and_reset(
         assert error["extensions"]["retryAfter"] >= 1
         assert "data" not in refused.json()
 
-        await asyncio.sleep(2.2)
+        time_travel.forward(2.2)  # past the window
         after_reset = (await http.post("/graphql", json={"query": COSTLY})).json()
         assert after_reset["extensions"]["cost"]["remaining"] == 398
 
@@ -258,7 +247,7 @@ async def test_anonymous_websockets_are_capped_per_address(
             assert len(refusals) == 1, answers
             assert "RATE_LIMITED" in refusals[0]
             # A signed-in client is not held to the anonymous cap.
-            token = await register(http)
+            token = await new_token(http)
             signed_in = await ws_connect(running.ws_url, token)
             assert "connection_ack" in await asyncio.wait_for(signed_in.recv(), 5)
             await signed_in.close()

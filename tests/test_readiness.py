@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import RunningApp, backend_settings, start_app
-from servers import RedisHandle
 from sqlalchemy import text
+from support.apps import RealServers, RunningApp, backend_settings, serving
+from support.servers import RedisHandle
 
 from datasources.relational import open_relational_store
 
@@ -28,10 +29,11 @@ async def wait_ready(app: RunningApp, seconds: float = 15) -> httpx.Response:
 
 
 @pytest.fixture
-async def real_app(tmp_path: Path, request: pytest.FixtureRequest):
-    running = await start_app(backend_settings("real", tmp_path, request, isolated_db=True))
-    yield running
-    await running.stop()
+async def real_app(
+    tmp_path: Path, request: pytest.FixtureRequest, real_servers: RealServers
+) -> AsyncIterator[RunningApp]:
+    async with serving(backend_settings("real", tmp_path, request, isolated_db=True)) as running:
+        yield running
 
 
 async def test_redis_down_is_reported_and_recovers(
@@ -70,8 +72,7 @@ async def test_postgres_database_gone_is_reported(real_app: RunningApp) -> None:
 async def test_embedded_document_server_gone_is_reported(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    running = await start_app(backend_settings("embedded", tmp_path, request))
-    try:
+    async with serving(backend_settings("embedded", tmp_path, request)) as running:
         assert (await readiness(running)).status_code == 200
         embedded = running.app.state.stores.documents._embedded
         embedded._process.kill()
@@ -80,5 +81,3 @@ async def test_embedded_document_server_gone_is_reported(
         assert response.status_code == 503
         assert response.json()["failing"] == ["documents"]
         assert response.json()["checks"]["relational"] == "ok"
-    finally:
-        await running.stop()

@@ -4,7 +4,7 @@ embedded SQLite file and a real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -433,25 +433,40 @@ async def test_feed(store: RelationalStore) -> None:
     assert {p.author_id for p in page.items} == {followed.id}
 
 
-async def test_one_query_reads(store: RelationalStore) -> None:
+# Reads that each take one SQL statement, from the store, alice, bob (who follows alice)
+# and the ids of alice's three posts.
+ONE_QUERY_READS: dict[str, Callable[..., Awaitable[object]]] = {
+    "posts.get_many": lambda store, alice, bob, wanted: store.posts.get_many([*wanted, 999_999]),
+    "posts.list_published": lambda store, alice, bob, wanted: store.posts.list_published(
+        PageRequest(2), tag="t", search="p"
+    ),
+    "posts.count_published": lambda store, alice, bob, wanted: store.posts.count_published(
+        tag="t", search="p", author_id=alice.id
+    ),
+    "posts.count_feed": lambda store, alice, bob, wanted: store.posts.count_feed(bob.id),
+    "follows.follows_among": lambda store, alice, bob, wanted: store.follows.follows_among(
+        bob.id, [alice.id, 999_999]
+    ),
+    "follows.counts": lambda store, alice, bob, wanted: store.follows.counts([alice.id, bob.id]),
+    "follows.followers": lambda store, alice, bob, wanted: store.follows.followers(
+        [alice.id, bob.id], PageRequest(2)
+    ),
+    "follows.following": lambda store, alice, bob, wanted: store.follows.following(
+        [alice.id, bob.id], PageRequest(2)
+    ),
+    "users.search": lambda store, alice, bob, wanted: store.users.search(PageRequest(2), "a"),
+}
+
+
+@pytest.mark.parametrize("read", list(ONE_QUERY_READS))
+async def test_one_query_reads(store: RelationalStore, read: str) -> None:
     alice, bob = await new_users(store, "alice", "bob")
     posts = [await post(store, alice, f"p{i}", tags=("t",)) for i in range(3)]
     await store.follows.follow(bob.id, alice.id)
     wanted = [p.id for p in posts]
-    for call in (
-        lambda: store.posts.get_many([*wanted, 999_999]),
-        lambda: store.posts.list_published(PageRequest(2), tag="t", search="p"),
-        lambda: store.posts.count_published(tag="t", search="p", author_id=alice.id),
-        lambda: store.posts.count_feed(bob.id),
-        lambda: store.follows.follows_among(bob.id, [alice.id, 999_999]),
-        lambda: store.follows.counts([alice.id, bob.id]),
-        lambda: store.follows.followers([alice.id, bob.id], PageRequest(2)),
-        lambda: store.follows.following([alice.id, bob.id], PageRequest(2)),
-        lambda: store.users.search(PageRequest(2), "a"),
-    ):
-        with statements(store) as sql:
-            await call()
-        assert len(sql) == 1, sql
+    with statements(store) as sql:
+        await ONE_QUERY_READS[read](store, alice, bob, wanted)
+    assert len(sql) == 1, sql
 
 
 # Follows

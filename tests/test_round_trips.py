@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from conftest import GraphQLClient, RunningApp, key_of
-from test_accounts import register
+from support.accounts import Session, register
+from support.apps import RunningApp
+from support.graphql import GraphQLClient
+from support.ids import key_of
 
 DEEP = """
 query($tag: String!, $n: Int!) {
@@ -28,13 +29,13 @@ query($tag: String!, $n: Int!) {
 """
 
 
-async def seed(app_server: RunningApp, gql: GraphQLClient, tag: str) -> dict[str, Any]:
+async def seed(app_server: RunningApp, gql: GraphQLClient, tag: str) -> Session:
     """100 posts by 10 authors, each with 4 comments (2 with 3 replies) and 2 reactions.
 
     Authors, commenters and repliers are different people, so no level of the
     query is served from another level's cache, whatever N is."""
     people = [await register(gql) for _ in range(17)]
-    viewer, rest = people[0], [int(key_of(p["user"]["id"])) for p in people[1:]]
+    viewer, rest = people[0], [int(key_of(p.id)) for p in people[1:]]
     authors, commenters, repliers = rest[:10], rest[10:13], rest[13:16]
     stores = app_server.app.state.stores
     for user_id in rest:
@@ -51,7 +52,7 @@ async def seed(app_server: RunningApp, gql: GraphQLClient, tag: str) -> dict[str
                 for r in range(3):
                     await stores.documents.comments.add(post.id, repliers[r], f"r{r}", comment.id)
         await stores.documents.reactions.add(post.id, commenters[0], "LIKE")
-        await stores.documents.reactions.add(post.id, int(key_of(viewer["user"]["id"])), "LOVE")
+        await stores.documents.reactions.add(post.id, int(key_of(viewer.id)), "LOVE")
     return viewer
 
 
@@ -62,7 +63,7 @@ async def test_deep_query_round_trips_do_not_grow_with_n(
     viewer = await seed(app_server, gql, tag)
     stats = {}
     for n in (5, 20, 100):
-        body = await gql(DEEP, {"tag": tag, "n": n}, token=viewer["accessToken"])
+        body = await gql(DEEP, {"tag": tag, "n": n}, token=viewer.token)
         assert "errors" not in body, body["errors"]
         edges = body["data"]["posts"]["edges"]
         assert len(edges) == n

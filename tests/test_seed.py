@@ -17,14 +17,15 @@ from typing import Any
 import httpx
 import pytest
 from bson import ObjectId
-from conftest import BACKENDS, GraphQLClient, RunningApp, backend_settings, start_app
 from sqlalchemy import select
+from support.apps import BACKENDS, RunningApp, backend_settings, serving
+from support.graphql import GraphQLClient
+from support.ids import global_id, key_of
 
 from datasources.documents.comments import sort_key
 from datasources.relational.models import Post, User
 from datasources.stores import open_datastores
 from resolvers.validation import HANDLE
-from schema.global_ids import from_global_id, to_global_id
 from seed import (
     ANCHOR,
     TAGS,
@@ -174,10 +175,11 @@ async def seeded(
         request.param, tmp_path_factory.mktemp("seeded"), request, isolated_db=True
     )
     summary = await seed(settings, OPTIONS)
-    app = await start_app(settings)
-    async with httpx.AsyncClient(base_url=app.url, timeout=30) as http:
+    async with (
+        serving(settings) as app,
+        httpx.AsyncClient(base_url=app.url, timeout=30) as http,
+    ):
         yield Seeded(settings, summary, app, GraphQLClient(http))
-    await app.stop()
 
 
 async def query(gql: GraphQLClient, text: str, token: str | None = None, **variables: Any) -> Any:
@@ -197,10 +199,6 @@ async def login(gql: GraphQLClient, handle: str, password: str) -> dict[str, Any
     return data["login"]
 
 
-def key(global_id: str) -> str:
-    return from_global_id(global_id)[1]
-
-
 async def test_counts_are_served(seeded: Seeded, data: DemoData) -> None:
     assert seeded.summary.counts == data.counts()
     published = [p for p in data.posts if p.status == "PUBLISHED"]
@@ -215,9 +213,9 @@ async def test_counts_are_served(seeded: Seeded, data: DemoData) -> None:
     )
     assert result["posts"]["totalCount"] == len(published)
     newest_first = sorted(published, key=lambda p: (p.sort_at, p.id), reverse=True)
-    assert [(int(key(e["node"]["id"])), e["node"]["title"]) for e in result["posts"]["edges"]] == [
-        (p.id, p.title) for p in newest_first
-    ]
+    assert [
+        (int(key_of(e["node"]["id"])), e["node"]["title"]) for e in result["posts"]["edges"]
+    ] == [(p.id, p.title) for p in newest_first]
 
 
 async def test_seeded_users_log_in_with_the_seeded_password(seeded: Seeded, data: DemoData) -> None:
@@ -253,7 +251,7 @@ async def test_comment_counts_threads_and_reactions_are_served(
                    comments(first: 100) { totalCount edges { node { id body } } } } } } }""",
             after=after,
         )
-        posts.update((int(key(e["node"]["id"])), e["node"]) for e in page["posts"]["edges"])
+        posts.update((int(key_of(e["node"]["id"])), e["node"]) for e in page["posts"]["edges"])
         if not page["posts"]["pageInfo"]["hasNextPage"]:
             break
         after = page["posts"]["pageInfo"]["endCursor"]
@@ -273,9 +271,9 @@ async def test_comment_counts_threads_and_reactions_are_served(
             key=lambda c: (c.created_at, c.id),
         )
         assert post["comments"]["totalCount"] == len(top)
-        assert [(key(e["node"]["id"]), e["node"]["body"]) for e in post["comments"]["edges"]] == [
-            (c.id, c.body) for c in top
-        ]
+        assert [
+            (key_of(e["node"]["id"]), e["node"]["body"]) for e in post["comments"]["edges"]
+        ] == [(c.id, c.body) for c in top]
         expected = reactions_of[post_id]
         assert post["reactions"] == [
             {"kind": kind, "count": expected[kind]} for kind in KIND_ORDER if expected[kind]
@@ -291,11 +289,11 @@ async def test_comment_counts_threads_and_reactions_are_served(
             seeded.gql,
             """query($ids: [ID!]!) { nodes(ids: $ids) { ... on Comment {
                  id parent { id } replies(first: 100) { totalCount edges { node { id } } } } } }""",
-            ids=[to_global_id("Comment", i) for i in ids[start : start + 25]],
+            ids=[global_id("Comment", i) for i in ids[start : start + 25]],
         )
         for node in batch["nodes"]:
-            comment_id = key(node["id"])
-            assert [key(e["node"]["id"]) for e in node["replies"]["edges"]] == replies_of[
+            comment_id = key_of(node["id"])
+            assert [key_of(e["node"]["id"]) for e in node["replies"]["edges"]] == replies_of[
                 comment_id
             ]
             assert node["replies"]["totalCount"] == len(replies_of[comment_id])
@@ -312,12 +310,12 @@ async def test_comment_counts_threads_and_reactions_are_served(
         seeded.gql,
         """query($id: ID!) { node(id: $id) { ... on Comment { parent { id
              parent { id parent { id parent { id } } } } } } }""",
-        id=to_global_id("Comment", deepest.id),
+        id=global_id("Comment", deepest.id),
     )
     first = chain["node"]["parent"]
-    assert key(first["id"]) == parents[deepest.id]
-    assert key(first["parent"]["id"]) == parents[parents[deepest.id]]
-    assert key(first["parent"]["parent"]["id"]) == parents[parents[parents[deepest.id]]]
+    assert key_of(first["id"]) == parents[deepest.id]
+    assert key_of(first["parent"]["id"]) == parents[parents[deepest.id]]
+    assert key_of(first["parent"]["parent"]["id"]) == parents[parents[parents[deepest.id]]]
     assert first["parent"]["parent"]["parent"] is None
 
 
@@ -341,15 +339,15 @@ async def test_notifications_are_served_to_their_user(seeded: Seeded, data: Demo
     assert result["notifications"]["totalCount"] == count == len(mine)
     assert result["unread"]["totalCount"] == sum(not n.read for n in mine)
     nodes = [e["node"] for e in result["notifications"]["edges"]]
-    assert nodes and all(int(key(n["actor"]["id"])) != user_id for n in nodes)
+    assert nodes and all(int(key_of(n["actor"]["id"])) != user_id for n in nodes)
     assert [
         (
-            key(n["id"]),
+            key_of(n["id"]),
             n["kind"],
             n["read"],
-            int(key(n["actor"]["id"])),
-            int(key(n["post"]["id"])) if n["post"] else None,
-            key(n["comment"]["id"]) if n["comment"] else None,
+            int(key_of(n["actor"]["id"])),
+            int(key_of(n["post"]["id"])) if n["post"] else None,
+            key_of(n["comment"]["id"]) if n["comment"] else None,
         )
         for n in nodes
     ] == [(n.id, n.kind, n.read, n.actor_id, n.post_id, n.comment_id) for n in mine[: len(nodes)]]
@@ -379,7 +377,7 @@ async def test_the_app_keeps_writing_after_seeding(seeded: Seeded, data: DemoDat
     )
     payload = registered["register"]
     assert payload["errors"] == [], payload
-    assert int(key(payload["user"]["id"])) == len(data.users) + 1
+    assert int(key_of(payload["user"]["id"])) == len(data.users) + 1
     created = await query(
         seeded.gql,
         """mutation($input: CreatePostInput!) {
@@ -388,7 +386,7 @@ async def test_the_app_keeps_writing_after_seeding(seeded: Seeded, data: DemoDat
         input={"title": "After the seed", "body": "Hello", "tags": ["python"], "publish": True},
     )
     assert created["createPost"]["errors"] == []
-    assert int(key(created["createPost"]["post"]["id"])) == len(data.posts) + 1
+    assert int(key_of(created["createPost"]["post"]["id"])) == len(data.posts) + 1
 
 
 # ---------------------------------------------------------------------------

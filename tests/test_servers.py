@@ -1,4 +1,4 @@
-"""Checks that tests/servers.py starts real servers that answer, and stops them."""
+"""Checks that tests/support/servers.py starts real servers that answer, and stops them."""
 
 from __future__ import annotations
 
@@ -12,25 +12,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-
-# tests/ may or may not become a package; pytest's rootdir-based sys.path
-# insertion makes exactly one of these spellings importable.
-try:
-    from tests.servers import (
-        ServerUnavailable,
-        create_database,
-        postgres_server,
-        redis_server,
-        secantus_server,
-    )
-except ModuleNotFoundError:
-    from servers import (  # type: ignore[no-redef]
-        ServerUnavailable,
-        create_database,
-        postgres_server,
-        redis_server,
-        secantus_server,
-    )
+from support.servers import RedisHandle, ServerUnavailable, Starter, create_database, redis_server
 
 
 def accepts_connections(url: str) -> bool:
@@ -61,8 +43,10 @@ async def execute(url: str, sql: str) -> None:
         await engine.dispose()
 
 
-async def test_postgres_answers_and_stops(tmp_path_factory: pytest.TempPathFactory) -> None:
-    with postgres_server(tmp_path_factory.mktemp("pg")) as url:
+async def test_postgres_answers_and_stops(
+    start_postgres: Starter, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with start_postgres(tmp_path_factory.mktemp("pg")) as url:
         assert url.startswith("postgresql+asyncpg://agora:agora@127.0.0.1:")
         assert url.endswith("/agora")
         assert await scalar(url, "select 1") == 1
@@ -70,8 +54,10 @@ async def test_postgres_answers_and_stops(tmp_path_factory: pytest.TempPathFacto
     assert not accepts_connections(url)
 
 
-async def test_create_database_is_separate(tmp_path_factory: pytest.TempPathFactory) -> None:
-    with postgres_server(tmp_path_factory.mktemp("pg")) as url:
+async def test_create_database_is_separate(
+    start_postgres: Starter, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with start_postgres(tmp_path_factory.mktemp("pg")) as url:
         await execute(url, "create table marker (id int)")
         other = create_database(url, "agora_isolated")
 
@@ -86,8 +72,11 @@ def test_create_database_rejects_unsafe_names() -> None:
         create_database("postgresql+asyncpg://agora:agora@127.0.0.1:1/agora", "x; drop")
 
 
-async def test_redis_ping_set_get(tmp_path_factory: pytest.TempPathFactory) -> None:
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+async def test_redis_ping_set_get(
+    start_redis: Starter, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server: RedisHandle
+    with start_redis(tmp_path_factory.mktemp("redis")) as server:
         assert server.url.startswith("redis://127.0.0.1:")
         client = aioredis.Redis.from_url(server.url)
         try:
@@ -100,9 +89,10 @@ async def test_redis_ping_set_get(tmp_path_factory: pytest.TempPathFactory) -> N
 
 
 async def test_redis_stop_and_start_on_same_port(
-    tmp_path_factory: pytest.TempPathFactory,
+    start_redis: Starter, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+    server: RedisHandle
+    with start_redis(tmp_path_factory.mktemp("redis")) as server:
         url = server.url
 
         server.stop()
@@ -138,8 +128,10 @@ def test_redis_missing_binary_is_unavailable(
         pass
 
 
-async def test_secantus_ping_insert_find(tmp_path_factory: pytest.TempPathFactory) -> None:
-    with secantus_server(tmp_path_factory.mktemp("secantus")) as url:
+async def test_secantus_ping_insert_find(
+    start_secantus: Starter, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with start_secantus(tmp_path_factory.mktemp("secantus")) as url:
         assert url.startswith("mongodb://127.0.0.1:")
         client: pymongo.AsyncMongoClient[dict[str, object]] = pymongo.AsyncMongoClient(
             url, serverSelectionTimeoutMS=5000

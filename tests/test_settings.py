@@ -31,7 +31,7 @@ def test_bad_value_stops_start_up_with_one_line(
     env: dict[str, str], variable: str, tmp_path: Path
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "import app"],
+        [sys.executable, "-c", "from app import app"],  # what `uvicorn app:app` does
         cwd=ROOT,
         env={**os.environ, "DATA_DIR": str(tmp_path), **env},
         capture_output=True,
@@ -73,3 +73,20 @@ def test_origins_are_a_comma_separated_list() -> None:
 def test_config_error_is_raised_not_printed() -> None:
     with pytest.raises(ConfigError, match="PORT"):
         load_settings(port=0)
+
+
+def test_importing_the_app_module_does_nothing(tmp_path: Path) -> None:
+    """Settings are read and the data folder made when the app is built, not on import."""
+    data_dir = tmp_path / "data"
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=ROOT,
+        env={**os.environ, "DATA_DIR": str(data_dir), "PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+    assert not data_dir.exists()

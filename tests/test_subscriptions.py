@@ -12,23 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import websockets
-from conftest import (
-    BACKENDS,
-    GraphQLClient,
-    RunningApp,
-    backend_settings,
-    key_of,
-    start_app,
-    unique_handle,
-)
 from gql import Client
 from gql import gql as document
 from gql.transport.exceptions import TransportQueryError
-from gql.transport.websockets import WebsocketsTransport
-from test_content_api import Session, add_comment, create_post, react, register
+from support.accounts import register
+from support.apps import BACKENDS, RunningApp, app_with
+from support.content import add_comment, create_post, react
+from support.graphql import GraphQLClient
+from support.ids import key_of
+from support.subscribers import transport
 
 from auth.tokens import issue_access_token
 
@@ -47,16 +41,6 @@ REACTIONS = document(
 )
 
 
-def transport(app: RunningApp, token: str | None = None) -> WebsocketsTransport:
-    return WebsocketsTransport(
-        url=app.ws_url,
-        init_payload={"authorization": f"Bearer {token}"} if token else {},
-        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
-        connect_timeout=10,
-        close_timeout=2,
-    )
-
-
 async def collect(
     app: RunningApp,
     query: Any,
@@ -69,7 +53,7 @@ async def collect(
 ) -> list[dict[str, Any]]:
     """Subscribes and returns the first `count` events (also appended to `sink` as they come)."""
     results: list[dict[str, Any]] = sink if sink is not None else []
-    async with asyncio.timeout(timeout), Client(transport=transport(app, token)) as client:
+    async with asyncio.timeout(timeout), Client(transport=transport(app.ws_url, token)) as client:
         async for result in client.subscribe(query, variable_values=variables):
             results.append(next(iter(result.values())))
             if len(results) == count:
@@ -86,18 +70,12 @@ async def subscribed(bus_owner: RunningApp, topic_count_before: int) -> None:
 
 
 async def listen(
-    app: RunningApp,
-    query: Any,
-    variables: dict[str, Any] | None,
-    count: int,
-    token: str | None = None,
-    sink: list[dict[str, Any]] | None = None,
-    timeout: float = 20,
+    app: RunningApp, query: Any, variables: dict[str, Any] | None, count: int, **options: Any
 ) -> asyncio.Task[list[dict[str, Any]]]:
+    """`collect` in a task of its own, once the subscription is registered on the app;
+    `options` are collect's (token, timeout, sink)."""
     before = app.app.state.stores.events.subscriber_count()
-    task = asyncio.create_task(
-        collect(app, query, variables, count, token=token, sink=sink, timeout=timeout)
-    )
+    task = asyncio.create_task(collect(app, query, variables, count, **options))
     await subscribed(app, before)
     return task
 
@@ -136,31 +114,22 @@ async def test_since_older_than_retention_is_a_clear_error(
     tmp_path: Path, request: pytest.FixtureRequest, gql: GraphQLClient, app_server: RunningApp
 ) -> None:
     backend = "real" if app_server.settings.redis_url else "embedded"
-    settings = backend_settings(backend, tmp_path, request, event_retention=10)
-    running = await start_app(settings)
-    try:
-        async with httpx.AsyncClient(base_url=running.url) as http:
-            local = GraphQLClient(http)
-            author = await register(local, "rt")
-            post = await create_post(local, author)
-            first = (await add_comment(local, author, post["id"], "first"))["id"]
-            bus = running.app.state.stores.events
+    async with app_with(request, tmp_path, backend, event_retention=10) as (running, http):
+        local = GraphQLClient(http)
+        author = await register(local, "rt")
+        post = await create_post(local, author)
+        first = (await add_comment(local, author, post["id"], "first"))["id"]
+        bus = running.app.state.stores.events
 
-            cursors = [
-                await bus.publish(
-                    f"post:{key_of(post['id'])}:comments", {"comment_id": key_of(first)}
-                )
-                for _ in range(300)
-            ]
-            with pytest.raises(TransportQueryError) as caught:
-                await collect(
-                    running, COMMENTS, {"p": post["id"], "since": cursors[0]}, 1, timeout=10
-                )
-            error = caught.value.errors[0]  # type: ignore[index]
-            assert error["extensions"]["code"] == "CURSOR_EXPIRED"
-            assert "since" in error["message"]
-    finally:
-        await running.stop()
+        cursors = [
+            await bus.publish(f"post:{key_of(post['id'])}:comments", {"comment_id": key_of(first)})
+            for _ in range(300)
+        ]
+        with pytest.raises(TransportQueryError) as caught:
+            await collect(running, COMMENTS, {"p": post["id"], "since": cursors[0]}, 1, timeout=10)
+        error = caught.value.errors[0]  # type: ignore[index]
+        assert error["extensions"]["code"] == "CURSOR_EXPIRED"
+        assert "since" in error["message"]
 
 
 async def test_notifications_need_auth_and_are_the_viewers_own(
@@ -232,28 +201,14 @@ async def test_expiring_token_ends_authenticated_subscriptions(
 async def test_logout_ends_open_authenticated_subscriptions(
     app_server: RunningApp, gql: GraphQLClient
 ) -> None:
-    handle = unique_handle("lo")
-    signed_up = await gql(
-        "mutation($i: RegisterInput!) { register(input: $i) { user { id } accessToken "
-        "refreshToken } }",
-        {
-            "i": {
-                "handle": handle,
-                "email": f"{handle}@example.com",
-                "password": "correct horse battery",
-                "displayName": handle,
-            }
-        },
-    )
-    session = signed_up["data"]["register"]
-    owner_token, actor = session["accessToken"], await register(gql, "la")
-    mine = await create_post(gql, Session(session["user"]["id"], handle, owner_token))
-    task = await listen(app_server, NOTIFICATIONS, None, 2, token=owner_token)
+    owner, actor = await register(gql, "lo"), await register(gql, "la")
+    mine = await create_post(gql, owner)
+    task = await listen(app_server, NOTIFICATIONS, None, 2, token=owner.token)
     await add_comment(gql, actor, mine["id"], "before logout")
     await asyncio.sleep(0.3)  # the first notification is on its way
     logout = await gql(
         "mutation($t: String!) { logout(refreshToken: $t) { success } }",
-        {"t": session["refreshToken"]},
+        {"t": owner.refresh_token},
     )
     assert logout["data"]["logout"]["success"] is True
     await add_comment(gql, actor, mine["id"], "after logout")
@@ -319,41 +274,36 @@ async def test_connections_per_user_are_limited(app_server: RunningApp, gql: Gra
 async def test_a_stalled_subscriber_is_cut_off_and_others_get_everything(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    settings = backend_settings(backend, tmp_path, request, event_subscriber_buffer=50)
-    running = await start_app(settings)
-    try:
-        async with httpx.AsyncClient(base_url=running.url) as http:
-            gql = GraphQLClient(http)
-            author = await register(gql, "st")
-            post = await create_post(gql, author)
-            big = await add_comment(gql, author, post["id"], "x" * 9_000)
-            events, batch = 800, 20
+    async with app_with(request, tmp_path, backend, event_subscriber_buffer=50) as (running, http):
+        gql = GraphQLClient(http)
+        author = await register(gql, "st")
+        post = await create_post(gql, author)
+        big = await add_comment(gql, author, post["id"], "x" * 9_000)
+        events, batch = 800, 20
 
-            stalled = await stalled_subscriber(running, post["id"])
-            sinks: list[list[dict[str, Any]]] = [[] for _ in range(6)]
-            healthy = [
-                await listen(running, COMMENTS, {"p": post["id"]}, events, sink=sink, timeout=120)
-                for sink in sinks
-            ]
-            bus = running.app.state.stores.events
-            topic = f"post:{key_of(post['id'])}:comments"
-            for sent in range(0, events, batch):
-                for _ in range(batch):
-                    await bus.publish(topic, {"comment_id": key_of(big["id"])})
-                # Healthy clients keep up (they are never more than a batch behind);
-                # the stalled one only falls further behind.
-                async with asyncio.timeout(30):
-                    while min(len(sink) for sink in sinks) < sent + batch:
-                        await asyncio.sleep(0.005)
-            results = await asyncio.gather(*healthy)
-            assert [len(r) for r in results] == [events] * len(sinks)
-            assert all(len({e["cursor"] for e in r}) == events for r in results)
+        stalled = await stalled_subscriber(running, post["id"])
+        sinks: list[list[dict[str, Any]]] = [[] for _ in range(6)]
+        healthy = [
+            await listen(running, COMMENTS, {"p": post["id"]}, events, sink=sink, timeout=120)
+            for sink in sinks
+        ]
+        bus = running.app.state.stores.events
+        topic = f"post:{key_of(post['id'])}:comments"
+        for sent in range(0, events, batch):
+            for _ in range(batch):
+                await bus.publish(topic, {"comment_id": key_of(big["id"])})
+            # Healthy clients keep up (they are never more than a batch behind);
+            # the stalled one only falls further behind.
+            async with asyncio.timeout(30):
+                while min(len(sink) for sink in sinks) < sent + batch:
+                    await asyncio.sleep(0.005)
+        results = await asyncio.gather(*healthy)
+        assert [len(r) for r in results] == [events] * len(sinks)
+        assert all(len({e["cursor"] for e in r}) == events for r in results)
 
-            code, reason = await drain_until_closed(stalled)
-            assert code == 1013
-            assert "since" in reason
-    finally:
-        await running.stop()
+        code, reason = await drain_until_closed(stalled)
+        assert code == 1013
+        assert "since" in reason
 
 
 class StalledClient:

@@ -14,17 +14,21 @@ from typing import Any
 import jwt
 import pytest
 import websockets
-from conftest import GraphQLClient, RunningApp, key_of
 from sqlalchemy import delete, event
-from test_accounts import LOGIN, LOGOUT, PASSWORD, REFRESH, VIEWER, register, top_level_code
+from support.accounts import LOGIN, LOGOUT, PASSWORD, REFRESH, VIEWER, Session, register
+from support.apps import RunningApp
+from support.graphql import GraphQLClient, top_level_code
+from support.ids import key_of
+from support.time_travel import TimeTravel
 
 import resolvers.context
-from auth.tokens import issue_access_token
+from auth.tokens import hash_refresh_token, issue_access_token
 from datasources.relational import open_relational_store
 from datasources.relational.models import User
 
 ROOT = Path(__file__).resolve().parent.parent
-# Short enough to wait for, long enough that the requests a test makes in a row share it.
+# Long enough that the requests a test makes in a row share it; the tests do not wait it
+# out, they travel past it (`past_ttl`).
 SHORT_TTL = 0.3
 EMAIL_OF = "query($id: ID!) { node(id: $id) { ... on User { email } } }"
 UPDATE_PROFILE = "mutation($bio: String!) { updateProfile(input: {bio: $bio}) { errors { code } } }"
@@ -35,9 +39,11 @@ CREATE_POST = (
 
 
 @pytest.fixture
-def short_ttl(monkeypatch: pytest.MonkeyPatch) -> float:
+def short_ttl(monkeypatch: pytest.MonkeyPatch, time_travel: TimeTravel) -> TimeTravel:
+    """The token-check TTL made short, and a clock for the checks to travel past it."""
     monkeypatch.setattr(resolvers.context, "TOKEN_CHECK_TTL_SECONDS", SHORT_TTL)
-    return SHORT_TTL
+    time_travel.install(resolvers.context)
+    return time_travel
 
 
 @pytest.fixture
@@ -47,16 +53,16 @@ def long_ttl(monkeypatch: pytest.MonkeyPatch) -> float:
     return 600.0
 
 
-async def past_ttl(ttl: float) -> None:
-    await asyncio.sleep(ttl + 0.2)
+def past_ttl(clock: TimeTravel) -> None:
+    clock.forward(SHORT_TTL + 0.2)
 
 
-def user_id(session: dict[str, Any]) -> int:
-    return int(key_of(session["user"]["id"]))
+def user_id(session: Session) -> int:
+    return int(key_of(session.id))
 
 
-def session_id(session: dict[str, Any]) -> int:
-    return int(jwt.decode(session["accessToken"], options={"verify_signature": False})["sid"])
+def session_id(access_token: str) -> int:
+    return int(jwt.decode(access_token, options={"verify_signature": False})["sid"])
 
 
 async def run_sql(app_server: RunningApp, statement: Any) -> None:
@@ -90,13 +96,13 @@ def assert_refused(body: dict[str, Any], message: str) -> None:
 
 
 async def test_token_of_a_deleted_user_is_refused_and_writes_nothing(
-    app_server: RunningApp, gql: GraphQLClient, short_ttl: float
+    app_server: RunningApp, gql: GraphQLClient, short_ttl: TimeTravel
 ) -> None:
     session = await register(gql)
-    token = session["accessToken"]
-    assert (await gql(VIEWER, token=token))["data"]["viewer"]["id"] == session["user"]["id"]
+    token = session.token
+    assert (await gql(VIEWER, token=token))["data"]["viewer"]["id"] == session.id
     await run_sql(app_server, delete(User).where(User.id == user_id(session)))
-    await past_ttl(short_ttl)
+    past_ttl(short_ttl)
 
     assert_refused(await gql(VIEWER, token=token), resolvers.context.GONE_USER)
     assert_refused(await gql(CREATE_POST, token=token), resolvers.context.GONE_USER)
@@ -111,40 +117,36 @@ async def test_token_of_a_deleted_user_is_refused_and_writes_nothing(
 
 async def test_logout_ends_the_access_token_at_once(gql: GraphQLClient, long_ttl: float) -> None:
     session = await register(gql)
-    other = (
-        await gql(
-            LOGIN, {"input": {"handleOrEmail": session["user"]["handle"], "password": PASSWORD}}
-        )
-    )["data"]["login"]
-    for token in (session["accessToken"], other["accessToken"]):
+    other = (await gql(LOGIN, {"input": {"handleOrEmail": session.handle, "password": PASSWORD}}))[
+        "data"
+    ]["login"]
+    for token in (session.token, other["accessToken"]):
         assert (await gql(VIEWER, token=token))["data"]["viewer"] is not None  # now cached
 
-    assert (await gql(LOGOUT, {"t": session["refreshToken"]}))["data"]["logout"]["success"]
-    assert_refused(await gql(VIEWER, token=session["accessToken"]), resolvers.context.SESSION_ENDED)
+    assert (await gql(LOGOUT, {"t": session.refresh_token}))["data"]["logout"]["success"]
+    assert_refused(await gql(VIEWER, token=session.token), resolvers.context.SESSION_ENDED)
     assert_refused(
-        await gql(UPDATE_PROFILE, {"bio": "x"}, token=session["accessToken"]),
+        await gql(UPDATE_PROFILE, {"bio": "x"}, token=session.token),
         resolvers.context.SESSION_ENDED,
     )
     # The user's other session goes on.
     viewer = (await gql(VIEWER, token=other["accessToken"]))["data"]["viewer"]
-    assert viewer["id"] == session["user"]["id"]
+    assert viewer["id"] == session.id
 
 
 async def test_a_session_ended_elsewhere_ends_its_tokens_within_the_ttl(
-    app_server: RunningApp, gql: GraphQLClient, short_ttl: float
+    app_server: RunningApp, gql: GraphQLClient, short_ttl: TimeTravel
 ) -> None:
-    from auth.tokens import hash_refresh_token
-
     session = await register(gql)
-    token = session["accessToken"]
+    token = session.token
     assert (await gql(VIEWER, token=token))["data"]["viewer"] is not None
     # Another process logs the session out: this one learns of it within the TTL.
     store = open_relational_store(app_server.settings.sqlalchemy_url)
     try:
-        await store.refresh_tokens.revoke(hash_refresh_token(session["refreshToken"]))
+        await store.refresh_tokens.revoke(hash_refresh_token(session.refresh_token))
     finally:
         await store.close()
-    await past_ttl(short_ttl)
+    past_ttl(short_ttl)
     assert_refused(await gql(VIEWER, token=token), resolvers.context.SESSION_ENDED)
 
 
@@ -152,14 +154,14 @@ async def test_refresh_keeps_the_session_and_reuse_ends_it(
     gql: GraphQLClient, long_ttl: float
 ) -> None:
     session = await register(gql)
-    rotated = (await gql(REFRESH, {"t": session["refreshToken"]}))["data"]["refreshToken"]
-    assert session_id(rotated) == session_id(session)
-    for token in (session["accessToken"], rotated["accessToken"]):
+    rotated = (await gql(REFRESH, {"t": session.refresh_token}))["data"]["refreshToken"]
+    assert session_id(rotated["accessToken"]) == session_id(session.token)
+    for token in (session.token, rotated["accessToken"]):
         assert (await gql(VIEWER, token=token))["data"]["viewer"] is not None
 
-    reuse = await gql(REFRESH, {"t": session["refreshToken"]})
+    reuse = await gql(REFRESH, {"t": session.refresh_token})
     assert reuse["errors"][0]["extensions"]["reason"] == "REUSED"
-    for token in (session["accessToken"], rotated["accessToken"]):
+    for token in (session.token, rotated["accessToken"]):
         assert_refused(await gql(VIEWER, token=token), resolvers.context.SESSION_ENDED)
 
 
@@ -168,17 +170,17 @@ async def test_a_session_id_must_be_the_users_own(
 ) -> None:
     alice, bob = await register(gql), await register(gql)
     key = app_server.settings.jwt_key()
-    mixed = issue_access_token(key, user_id(alice), "USER", 600, session_id=session_id(bob))
+    mixed = issue_access_token(key, user_id(alice), "USER", 600, session_id=session_id(bob.token))
     assert_refused(await gql(VIEWER, token=mixed.token), resolvers.context.SESSION_ENDED)
     unknown = issue_access_token(key, user_id(alice), "USER", 600, session_id=2**40)
     assert_refused(await gql(VIEWER, token=unknown.token), resolvers.context.SESSION_ENDED)
     # A token with a forged role gets the user's real one.
     claimed_admin = issue_access_token(
-        key, user_id(alice), "ADMIN", 600, session_id=session_id(alice)
+        key, user_id(alice), "ADMIN", 600, session_id=session_id(alice.token)
     ).token
-    assert (await gql(EMAIL_OF, {"id": bob["user"]["id"]}, token=claimed_admin))["data"][
-        "node"
-    ] == {"email": None}
+    assert (await gql(EMAIL_OF, {"id": bob.id}, token=claimed_admin))["data"]["node"] == {
+        "email": None
+    }
 
 
 @pytest.fixture
@@ -207,29 +209,27 @@ async def set_role_with_cli(env: dict[str, str], handle: str, role: str) -> str:
 
 
 async def test_role_changes_apply_within_the_ttl(
-    app_server: RunningApp, gql: GraphQLClient, cli_env: dict[str, str], short_ttl: float
+    app_server: RunningApp, gql: GraphQLClient, cli_env: dict[str, str], short_ttl: TimeTravel
 ) -> None:
     admin, target = await register(gql), await register(gql)
-    token = admin["accessToken"]  # issued while a USER, and kept throughout
-    target_email = f"{target['user']['handle']}@example.com"
-    assert (await gql(EMAIL_OF, {"id": target["user"]["id"]}, token=token))["data"]["node"] == {
-        "email": None
-    }
+    token = admin.token  # issued while a USER, and kept throughout
+    target_email = f"{target.handle}@example.com"
+    assert (await gql(EMAIL_OF, {"id": target.id}, token=token))["data"]["node"] == {"email": None}
 
     store = open_relational_store(app_server.settings.sqlalchemy_url)
     try:
-        assert await store.users.set_role(admin["user"]["handle"], "ADMIN")
+        assert await store.users.set_role(admin.handle, "ADMIN")
     finally:
         await store.close()
-    await past_ttl(short_ttl)
-    seen = await gql(EMAIL_OF, {"id": target["user"]["id"]}, token=token)
+    past_ttl(short_ttl)
+    seen = await gql(EMAIL_OF, {"id": target.id}, token=token)
     assert seen["data"]["node"] == {"email": target_email}
 
     # Demoted with `agora set-role`, in a process of its own: no sign-in again needed.
-    printed = await set_role_with_cli(cli_env, admin["user"]["handle"], "USER")
+    printed = await set_role_with_cli(cli_env, admin.handle, "USER")
     assert "is now USER" in printed
-    await past_ttl(short_ttl)
-    seen = await gql(EMAIL_OF, {"id": target["user"]["id"]}, token=token)
+    past_ttl(short_ttl)
+    seen = await gql(EMAIL_OF, {"id": target.id}, token=token)
     assert seen["data"]["node"] == {"email": None}
 
 
@@ -237,7 +237,7 @@ async def test_a_valid_token_costs_no_sql_per_request(
     app_server: RunningApp, gql: GraphQLClient, long_ttl: float
 ) -> None:
     session = await register(gql)
-    token = session["accessToken"]
+    token = session.token
     engine = app_server.app.state.stores.relational.engine.sync_engine
     checks: list[str] = []
 
@@ -250,7 +250,7 @@ async def test_a_valid_token_costs_no_sql_per_request(
         stats = []
         for _ in range(10):
             body = await gql("{ viewer { handle } }", token=token)
-            assert body["data"]["viewer"]["handle"] == session["user"]["handle"]
+            assert body["data"]["viewer"]["handle"] == session.handle
             stats.append(body["extensions"]["queryStats"])
     finally:
         event.remove(engine, "before_cursor_execute", count)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from conftest import GraphQLClient, RunningApp, unique_handle
+import websockets
 from gql import Client
 from gql import gql as document
-from gql.transport.exceptions import TransportError
+from gql.transport.exceptions import TransportError, TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
-from test_accounts import register
+from support.accounts import register, unique_handle
+from support.apps import RunningApp, backend_settings, serving
+from support.graphql import GraphQLClient
+from support.ids import key_of
+from support.time_travel import TimeTravel
 from websockets.exceptions import ConnectionClosed
+
+import resolvers.context
+from auth.tokens import issue_access_token
 
 VIEWER = document("query { viewer { handle } }")
 
@@ -27,7 +36,7 @@ def transport(app_server: RunningApp, payload: dict[str, object]) -> WebsocketsT
 async def test_connection_init_authenticates(app_server: RunningApp, gql: GraphQLClient) -> None:
     handle = unique_handle()
     session = await register(gql, handle=handle)
-    ws = transport(app_server, {"authorization": f"Bearer {session['accessToken']}"})
+    ws = transport(app_server, {"authorization": f"Bearer {session.token}"})
     async with Client(transport=ws) as client:
         result = await client.execute(VIEWER)
     assert result == {"viewer": {"handle": handle}}
@@ -56,8 +65,6 @@ def close_code(error: BaseException | None) -> int | None:
 
 
 async def test_foreign_origin_is_refused(app_server: RunningApp) -> None:
-    import websockets
-
     with pytest.raises(websockets.exceptions.InvalidStatus) as caught:
         async with websockets.connect(
             app_server.ws_url,
@@ -69,21 +76,15 @@ async def test_foreign_origin_is_refused(app_server: RunningApp) -> None:
 
 
 async def test_a_connection_outliving_its_token_is_refused(
-    app_server: RunningApp, gql: GraphQLClient
+    app_server: RunningApp, gql: GraphQLClient, time_travel: TimeTravel
 ) -> None:
-    import asyncio
-
-    from gql.transport.exceptions import TransportQueryError
-
-    from auth.tokens import issue_access_token
-    from schema.global_ids import from_global_id
-
+    time_travel.install(resolvers.context)  # where the connection checks the token's expiry
     session = await register(gql)
-    user_id = int(from_global_id(session["user"]["id"])[1])
+    user_id = int(key_of(session.id))
     token = issue_access_token(app_server.settings.jwt_key(), user_id, "USER", 2).token
     async with Client(transport=transport(app_server, {"authorization": f"Bearer {token}"})) as c:
-        assert (await c.execute(VIEWER))["viewer"]["handle"] == session["user"]["handle"]
-        await asyncio.sleep(2.5)
+        assert (await c.execute(VIEWER))["viewer"]["handle"] == session.handle
+        time_travel.forward(2.5)
         with pytest.raises(TransportQueryError) as caught:
             await c.execute(VIEWER)
     assert caught.value.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"  # type: ignore[index]
@@ -91,11 +92,8 @@ async def test_a_connection_outliving_its_token_is_refused(
 
 
 async def test_legacy_protocol_only_when_enabled(
-    app_server: RunningApp, tmp_path, request: pytest.FixtureRequest
+    app_server: RunningApp, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    import websockets
-    from conftest import backend_settings, start_app
-
     async def legacy_handshake(app: RunningApp) -> tuple[str | None, int | None]:
         try:
             async with websockets.connect(app.ws_url, subprotocols=["graphql-ws"]) as ws:
@@ -106,10 +104,6 @@ async def test_legacy_protocol_only_when_enabled(
             return None, closed.rcvd.code if closed.rcvd else None
 
     assert await legacy_handshake(app_server) == (None, 4406)
-    enabled = await start_app(
-        backend_settings("embedded", tmp_path, request, ws_legacy_protocol=True)
-    )
-    try:
+    settings = backend_settings("embedded", tmp_path, request, ws_legacy_protocol=True)
+    async with serving(settings) as enabled:
         assert await legacy_handshake(enabled) == ("graphql-ws", None)
-    finally:
-        await enabled.stop()

@@ -4,7 +4,7 @@ Real database servers for the test suite.
 Each context manager starts a server from the binaries installed on this
 machine, on a free loopback port, with its files under the given temporary
 directory, and stops it on exit. A missing binary raises `ServerUnavailable`,
-which the conftest turns into a skip locally and a failure on CI.
+which `unavailable` turns into a skip locally and a failure on CI (CI=true).
 """
 
 from __future__ import annotations
@@ -23,19 +23,37 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, NoReturn, TypeVar
 
 import pymongo
+import pytest
 from pymongo.errors import PyMongoError
 from sqlalchemy.engine import make_url
 
 __all__ = [
+    "IN_CI",
     "RedisHandle",
     "ServerUnavailable",
+    "Starter",
+    "available",
     "create_database",
+    "find_postgres",
+    "find_redis",
+    "find_secantus",
+    "free_port",
     "postgres_server",
     "redis_server",
+    "secantus_command",
     "secantus_server",
+    "started",
+    "unavailable",
 ]
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+T = TypeVar("T")
+# What starts a server with its files under a directory: postgres_server, redis_server...
+Starter = Callable[[pathlib.Path], AbstractContextManager[Any]]
 
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -51,10 +69,37 @@ class ServerUnavailable(Exception):
     """The binary/package needed to start this server is not installed (message says which)."""
 
 
+def unavailable(error: ServerUnavailable) -> NoReturn:
+    """Skips the test for lack of a server; with CI=true, fails it instead."""
+    if IN_CI:
+        pytest.fail(f"CI=true and a required server is unavailable: {error}")
+    pytest.skip(str(error))
+
+
+def available(find: Callable[[], T]) -> T:
+    """What `find` found (a binary, a directory); `unavailable` when it found nothing."""
+    try:
+        return find()
+    except ServerUnavailable as error:
+        unavailable(error)
+
+
+def started(
+    start: Callable[[pathlib.Path], AbstractContextManager[T]], directory: pathlib.Path
+) -> Iterator[T]:
+    """For a fixture to `yield from`: the server `start(directory)` runs, stopped afterwards;
+    `unavailable` when it cannot be started."""
+    try:
+        with start(directory) as server:
+            yield server
+    except ServerUnavailable as error:
+        unavailable(error)
+
+
 # Shared helpers
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -120,7 +165,9 @@ def _terminate(process: subprocess.Popen[bytes], wake_port: int | None = None) -
 # PostgreSQL
 
 
-def _pg_bindir() -> pathlib.Path:
+def find_postgres() -> pathlib.Path:
+    """The directory of PostgreSQL's server binaries (initdb, pg_ctl, postgres)."""
+
     def version(path: pathlib.Path) -> tuple[int, ...]:
         return tuple(int(part) for part in re.findall(r"\d+", path.parent.parent.name))
 
@@ -240,7 +287,7 @@ def postgres_server(tmp_dir: pathlib.Path) -> Iterator[str]:
     Run a throwaway PostgreSQL cluster; yields a SQLAlchemy URL
     'postgresql+asyncpg://agora:agora@127.0.0.1:<port>/agora'.
     """
-    bindir = _pg_bindir()
+    bindir = find_postgres()
     root_dir = tmp_dir / "postgres"
     root_dir.mkdir(parents=True, exist_ok=True)
     data_dir = root_dir / "data"
@@ -269,7 +316,7 @@ def postgres_server(tmp_dir: pathlib.Path) -> Iterator[str]:
         bindir / "initdb", "-D", data_dir, "-A", "trust", "-U", "postgres",
         "--no-sync", "--no-locale", "-E", "UTF8",
     ])  # fmt: skip
-    port = _free_port()
+    port = free_port()
     # Settings go in the config file rather than `pg_ctl -o`, which pg_ctl
     # passes through a shell. No unix socket: pytest temp paths can exceed
     # the 107-byte socket path limit, and TCP is all the tests need.
@@ -331,7 +378,7 @@ def create_database(base_url: str, name: str) -> str:
     # Names are interpolated into SQL, so accept only plain lowercase identifiers.
     if not _PG_IDENTIFIER.fullmatch(name):
         raise ValueError(f"invalid database name {name!r}: use [a-z_][a-z0-9_]*, max 63 chars")
-    _psql(_pg_bindir(), base_url, [f"CREATE DATABASE {name}"])
+    _psql(find_postgres(), base_url, [f"CREATE DATABASE {name}"])
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
@@ -342,7 +389,7 @@ class RedisHandle:
     """A redis-server process that can be stopped and restarted on the same port."""
 
     def __init__(self, binary: str, tmp_dir: pathlib.Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._binary = binary
         self._dir = tmp_dir
@@ -392,12 +439,18 @@ class RedisHandle:
             return False
 
 
-@contextlib.contextmanager
-def redis_server(tmp_dir: pathlib.Path) -> Iterator[RedisHandle]:
-    """Run a throwaway redis-server; yields a handle with .url, .stop() and .start()."""
+def find_redis() -> str:
+    """The redis-server binary on PATH."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise ServerUnavailable("redis-server not found; install the Debian package redis-server")
+    return binary
+
+
+@contextlib.contextmanager
+def redis_server(tmp_dir: pathlib.Path) -> Iterator[RedisHandle]:
+    """Run a throwaway redis-server; yields a handle with .url, .stop() and .start()."""
+    binary = find_redis()
     redis_dir = tmp_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
     handle = RedisHandle(binary, redis_dir)
@@ -411,23 +464,22 @@ def redis_server(tmp_dir: pathlib.Path) -> Iterator[RedisHandle]:
 # SecantusDB
 
 
-@contextlib.contextmanager
-def secantus_server(tmp_dir: pathlib.Path) -> Iterator[str]:
-    """Run a throwaway standalone SecantusDB server; yields 'mongodb://127.0.0.1:<port>/'."""
+def find_secantus() -> None:
+    """Nothing: SecantusDB is a Python package of this environment, when it is installed."""
     if importlib.util.find_spec("secantus") is None:
         raise ServerUnavailable(
             f"SecantusDB not installed in {sys.prefix}; install the PyPI package secantusdb"
         )
-    root_dir = tmp_dir / "secantus"
+
+
+def secantus_command(root_dir: pathlib.Path, port: int) -> list[str]:
+    """The command line of a standalone SecantusDB keeping its files under `root_dir`."""
     root_dir.mkdir(parents=True, exist_ok=True)
-    log_path = root_dir / "server.log"
     # An explicit (empty) config disables discovery of ./secantusd.toml,
     # ~/.secantus/ and /etc/secantus/, so the host cannot change our server.
     config = root_dir / "secantusd.toml"
     config.touch()
-    port = _free_port()
-    url = f"mongodb://127.0.0.1:{port}/"
-    cmd = [
+    return [
         sys.executable, "-m", "secantus",
         "--config", str(config),
         "--host", "127.0.0.1",
@@ -435,6 +487,17 @@ def secantus_server(tmp_dir: pathlib.Path) -> Iterator[str]:
         "--storage-path", str(root_dir / "data"),
         "--standalone",
     ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def secantus_server(tmp_dir: pathlib.Path) -> Iterator[str]:
+    """Run a throwaway standalone SecantusDB server; yields 'mongodb://127.0.0.1:<port>/'."""
+    find_secantus()
+    root_dir = tmp_dir / "secantus"
+    port = free_port()
+    url = f"mongodb://127.0.0.1:{port}/"
+    cmd = secantus_command(root_dir, port)
+    log_path = root_dir / "server.log"
 
     def ping() -> bool:
         if not _port_is_open(port):
