@@ -47,13 +47,17 @@ PageKey = tuple[P, int, Key | None]
 
 class PagedLoader(DataLoader[PageKey[P], Page[V]], Generic[P, V]):
     """The first page of a relation for many parents: one fetch per distinct
-    (first, after), which in a nested query means one fetch per level."""
+    (first, after), which in a nested query means one fetch per level. `count(parent)`
+    is how many items the whole relation has (a connection's totalCount)."""
 
     def __init__(
-        self, fetch: Callable[[list[P], PageRequest], Awaitable[Mapping[P, Page[V]]]]
+        self,
+        fetch: Callable[[list[P], PageRequest], Awaitable[Mapping[P, Page[V]]]],
+        count: Callable[[P], Awaitable[int]],
     ) -> None:
         super().__init__()
         self._fetch = fetch
+        self.count = count
 
     async def batch_load_fn(self, keys: Sequence[PageKey[P]]) -> list[Page[V]]:
         groups: dict[tuple[int, Key | None], list[P]] = defaultdict(list)

@@ -79,31 +79,45 @@ def build_loaders(stores: Datastores) -> Loaders:
     async def viewer_reactions(viewer_id: int, ids: list[int]) -> dict[int, list[str]]:
         return await reactions.kinds_by_user(ids, viewer_id)
 
+    follow_counts = MappedLoader(follows.counts, lambda: (0, 0))
+    published_post_count = MappedLoader(
+        lambda ids: posts.count_by_authors(ids, include_drafts=False), int
+    )
+    all_post_count = MappedLoader(lambda ids: posts.count_by_authors(ids, include_drafts=True), int)
+    top_level_comment_count = MappedLoader(comments.count_top_level, int)
+    reply_count = MappedLoader(comments.count_replies, int)
+
+    async def follower_count(user_id: int) -> int:
+        return (await follow_counts.load(user_id))[0]
+
+    async def following_count(user_id: int) -> int:
+        return (await follow_counts.load(user_id))[1]
+
     return Loaders(
         user_by_id=ListLoader(users.get_many),
         profile_by_user_id=ListLoader(profiles.get_many),
         post_by_id=ListLoader(posts.get_many),
         comment_by_id=ListLoader(comments.get_many),
         notification_by_id=ListLoader(notifications.get_many),
-        follow_counts=MappedLoader(follows.counts, lambda: (0, 0)),
-        published_post_count=MappedLoader(
-            lambda ids: posts.count_by_authors(ids, include_drafts=False), int
-        ),
-        all_post_count=MappedLoader(
-            lambda ids: posts.count_by_authors(ids, include_drafts=True), int
-        ),
+        follow_counts=follow_counts,
+        published_post_count=published_post_count,
+        all_post_count=all_post_count,
         comment_count=MappedLoader(comments.count_for_posts, int),
-        top_level_comment_count=MappedLoader(comments.count_top_level, int),
-        reply_count=MappedLoader(comments.count_replies, int),
+        top_level_comment_count=top_level_comment_count,
+        reply_count=reply_count,
         reaction_counts=MappedLoader(reactions.counts, dict),
         viewer_reactions=MappedLoader(_per_viewer(viewer_reactions, list), list),
         viewer_follows=MappedLoader(_per_viewer(viewer_follows, bool), bool),
         published_posts=PagedLoader(
-            lambda ids, page: posts.by_authors(ids, page, include_drafts=False)
+            lambda ids, page: posts.by_authors(ids, page, include_drafts=False),
+            published_post_count.load,
         ),
-        all_posts=PagedLoader(lambda ids, page: posts.by_authors(ids, page, include_drafts=True)),
-        followers=PagedLoader(follows.followers),
-        following=PagedLoader(follows.following),
-        comments=PagedLoader(comments.top_level),
-        replies=PagedLoader(comments.replies),
+        all_posts=PagedLoader(
+            lambda ids, page: posts.by_authors(ids, page, include_drafts=True),
+            all_post_count.load,
+        ),
+        followers=PagedLoader(follows.followers, follower_count),
+        following=PagedLoader(follows.following, following_count),
+        comments=PagedLoader(comments.top_level, top_level_comment_count.load),
+        replies=PagedLoader(comments.replies, reply_count.load),
     )

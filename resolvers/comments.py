@@ -18,17 +18,13 @@ async def of_post(
     ctx: Context, post_id: int, first: int | None, after: str | None
 ) -> Listing[CommentRecord]:
     """Top-level comments, oldest first (the post itself was already checked)."""
-    loaders = ctx.loaders
-    count = loaders.top_level_comment_count.load
-    return await load_listing("comments", loaders.comments, count, post_id, first, after)
+    return await load_listing("comments", ctx.loaders.comments, post_id, first, after)
 
 
 async def replies(
     ctx: Context, comment_id: str, first: int | None, after: str | None
 ) -> Listing[CommentRecord]:
-    loaders = ctx.loaders
-    count = loaders.reply_count.load
-    return await load_listing("replies", loaders.replies, count, comment_id, first, after)
+    return await load_listing("replies", ctx.loaders.replies, comment_id, first, after)
 
 
 async def parent(ctx: Context, comment: CommentRecord) -> CommentRecord | None:

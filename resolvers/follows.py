@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from datasources.relational.records import UserRecord
 from domain import Followed
 from resolvers.context import Context
@@ -19,25 +17,23 @@ async def _users(ctx: Context, listing: Listing[int]) -> Listing[UserRecord]:
 async def followers(
     ctx: Context, user_id: int, first: int | None, after: str | None
 ) -> Listing[UserRecord]:
-    count = functools.partial(follower_count, ctx)
-    ids = await load_listing("followers", ctx.loaders.followers, count, user_id, first, after)
+    ids = await load_listing("followers", ctx.loaders.followers, user_id, first, after)
     return await _users(ctx, ids)
 
 
 async def following(
     ctx: Context, user_id: int, first: int | None, after: str | None
 ) -> Listing[UserRecord]:
-    count = functools.partial(following_count, ctx)
-    ids = await load_listing("following", ctx.loaders.following, count, user_id, first, after)
+    ids = await load_listing("following", ctx.loaders.following, user_id, first, after)
     return await _users(ctx, ids)
 
 
 async def follower_count(ctx: Context, user_id: int) -> int:
-    return int((await ctx.loaders.follow_counts.load(user_id))[0])
+    return await ctx.loaders.followers.count(user_id)
 
 
 async def following_count(ctx: Context, user_id: int) -> int:
-    return int((await ctx.loaders.follow_counts.load(user_id))[1])
+    return await ctx.loaders.following.count(user_id)
 
 
 async def viewer_follows(ctx: Context, user_id: int) -> bool:

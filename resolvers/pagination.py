@@ -125,15 +125,10 @@ class Listing(Generic[T]):
 
 
 async def load_listing(
-    listing: str,
-    pages: PagedLoader[P, T],
-    count: Callable[[P], Awaitable[int]],
-    parent: P,
-    first: int | None,
-    after: str | None,
+    listing: str, pages: PagedLoader[P, T], parent: P, first: int | None, after: str | None
 ) -> Listing[T]:
-    """One page of `parent`'s relation through its (batching) loader; `count(parent)`
-    runs only if the client asks for totalCount."""
+    """One page of `parent`'s relation through its (batching) loader; the relation's
+    count runs only if the client asks for totalCount."""
     request = page_request(listing, first, after)
     page = await pages.load((parent, request.first, request.after))
-    return Listing.of(listing, page, lambda: count(parent))
+    return Listing.of(listing, page, lambda: pages.count(parent))

@@ -56,8 +56,7 @@ async def by_author(
     reader = ctx.lenient_viewer()
     own = reader is not None and reader.user_id == author_id
     loader = ctx.loaders.all_posts if own else ctx.loaders.published_posts
-    counter = ctx.loaders.all_post_count if own else ctx.loaders.published_post_count
-    return await load_listing("user-posts", loader, counter.load, author_id, first, after)
+    return await load_listing("user-posts", loader, author_id, first, after)
 
 
 def _check_title(title: str) -> FieldError | None:

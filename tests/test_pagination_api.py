@@ -154,6 +154,26 @@ def check_oldest_first(churn: Churn, pages: list[dict[str, Any]]) -> None:
     assert pages[-1]["totalCount"] == len(churn.current)
 
 
+async def walk_comments(
+    gql: GraphQLClient,
+    churn: Churn,
+    add: Callable[[], Awaitable[str]],
+    writers: dict[str, Session],
+    query: str,
+    parent_id: str,
+    path: tuple[str, str],
+) -> None:
+    """Walks a comment listing two at a time while `churn` adds (with `add`) and its
+    writers delete; oldest first, so late additions may show only at the end."""
+
+    async def fetch(after: str | None) -> dict[str, Any]:
+        found = await data(gql, query, {"id": parent_id, "first": 2, "after": after})
+        return found[path[0]][path[1]]
+
+    between = churn.between(add=add, remove=deleting(gql, writers))
+    check_oldest_first(churn, await walk(fetch, between, 2))
+
+
 # The documents of the walks: each listing's page (`first`, `after`) of ids.
 PAGE = f"edges {{ cursor node {{ id }} }} {PAGE_INFO} totalCount"
 POSTS = f"""query($first: Int, $after: String, $authorId: ID, $tag: String) {{
@@ -322,12 +342,7 @@ async def test_post_comments_walk_while_commenting_and_deleting(gql: GraphQLClie
         await add_comment(gql, bob, post["id"], "late reply", parent_id=comment["id"])
         return comment["id"]
 
-    async def fetch(after: str | None) -> dict[str, Any]:
-        variables = {"id": post["id"], "first": 2, "after": after}
-        return (await data(gql, POST_COMMENTS, variables))["post"]["comments"]
-
-    between = churn.between(add=add, remove=deleting(gql, writers))
-    check_oldest_first(churn, await walk(fetch, between, 2))
+    await walk_comments(gql, churn, add, writers, POST_COMMENTS, post["id"], ("post", "comments"))
 
 
 async def test_comment_replies_walk_while_replying_and_deleting(gql: GraphQLClient) -> None:
@@ -357,12 +372,7 @@ async def test_comment_replies_walk_while_replying_and_deleting(gql: GraphQLClie
         await add_comment(gql, carol, post["id"], "elsewhere", parent_id=other["id"])
         return reply["id"]
 
-    async def fetch(after: str | None) -> dict[str, Any]:
-        variables = {"id": thread["id"], "first": 2, "after": after}
-        return (await data(gql, REPLIES, variables))["node"]["replies"]
-
-    between = churn.between(add=add, remove=deleting(gql, writers))
-    check_oldest_first(churn, await walk(fetch, between, 2))
+    await walk_comments(gql, churn, add, writers, REPLIES, thread["id"], ("node", "replies"))
 
 
 NOTIFICATIONS = f"""

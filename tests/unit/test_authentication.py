@@ -128,41 +128,36 @@ async def test_a_valid_token_makes_the_user_the_viewer_with_the_current_role(
     assert (viewer.role, viewer.is_staff, viewer.is_admin) == ("MODERATOR", True, False)
 
 
-async def test_the_token_of_a_deleted_user_is_refused(
-    context: Context,
-    settings: Settings,
-    stores: Datastores,
-    new_account: Callable[[], Awaitable[Account]],
-) -> None:
-    account = await new_account()
-    token = token_for(settings, account)
-    await context.authenticate(f"Bearer {token}")
-    assert context.viewer is not None
-
+async def delete_user(stores: Datastores, account: Account) -> str:
     async with stores.relational.write() as session:
         await session.execute(delete(User).where(User.id == account.user_id))
-    await context.authenticate(f"Bearer {token}")
-    assert context.viewer is None
-    assert context.auth_error == resolvers.context.GONE_USER
-    with pytest.raises(Unauthenticated):
-        context.require_viewer()
+    return resolvers.context.GONE_USER
 
 
-async def test_the_token_of_an_ended_session_is_refused(
+async def end_session(stores: Datastores, account: Account) -> str:
+    await stores.relational.refresh_tokens.revoke(hash_refresh_token(account.refresh_token))
+    return resolvers.context.SESSION_ENDED
+
+
+@pytest.mark.parametrize("end", [delete_user, end_session], ids=["deleted user", "ended session"])
+async def test_a_token_is_refused_once_its_user_or_session_is_gone(
     context: Context,
     settings: Settings,
     stores: Datastores,
     new_account: Callable[[], Awaitable[Account]],
+    end: Callable[[Datastores, Account], Awaitable[str]],
 ) -> None:
     account = await new_account()
     token = token_for(settings, account)
     await context.authenticate(f"Bearer {token}")
     assert context.viewer is not None
 
-    await stores.relational.refresh_tokens.revoke(hash_refresh_token(account.refresh_token))
+    refusal = await end(stores, account)
     await context.authenticate(f"Bearer {token}")
     assert context.viewer is None
-    assert context.auth_error == resolvers.context.SESSION_ENDED
+    assert context.auth_error == refusal
+    with pytest.raises(Unauthenticated):
+        context.require_viewer()
 
 
 async def test_a_session_of_another_user_is_refused(
