@@ -14,6 +14,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -133,12 +134,16 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "allowed_origins", mode="before")
     @classmethod
-    def _split_proxies(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    def _split_lists(cls, value: object, info: ValidationInfo) -> object:
+        """Comma-separated in the environment; origins never end with a slash."""
+        if not isinstance(value, str):
+            return value
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if info.field_name == "allowed_origins":
+            return [part.rstrip("/") for part in parts]
+        return parts
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -160,13 +165,6 @@ class Settings(BaseSettings):
         if self.trusted_documents_only and self.trusted_documents_file is None:
             raise ValueError("TRUSTED_DOCUMENTS_ONLY: needs TRUSTED_DOCUMENTS_FILE")
         return self
-
-    @field_validator("allowed_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
-        return value
 
     @model_validator(mode="after")
     def _production_secret(self) -> Settings:

@@ -13,6 +13,7 @@ from schema.payloads import UserError, payload
 from schema.users import User
 
 
+# The fields are `resolvers.accounts.register`'s keyword arguments (passed as `**vars(input)`).
 @strawberry.input
 class RegisterInput:
     handle: str = strawberry.field(description="3 to 30 characters of a-z, 0-9 and _.")
@@ -21,6 +22,7 @@ class RegisterInput:
     display_name: str = strawberry.field(description="1 to 80 characters.")
 
 
+# The fields are `resolvers.accounts.login`'s keyword arguments (passed as `**vars(input)`).
 @strawberry.input
 class LoginInput:
     handle_or_email: str
@@ -63,20 +65,12 @@ class LogoutPayload:
 class AccountMutations:
     @strawberry.mutation(description="Create an account and sign in.")
     async def register(self, info: strawberry.Info, input: RegisterInput) -> AuthPayload:
-        outcome = await resolvers.accounts.register(
-            info.context,
-            handle=input.handle,
-            email=input.email,
-            password=input.password,
-            display_name=input.display_name,
-        )
+        outcome = await resolvers.accounts.register(info.context, **vars(input))
         return _auth_payload(outcome)
 
     @strawberry.mutation(description="Sign in with a handle or email and a password.")
     async def login(self, info: strawberry.Info, input: LoginInput) -> AuthPayload:
-        outcome = await resolvers.accounts.login(
-            info.context, handle_or_email=input.handle_or_email, password=input.password
-        )
+        outcome = await resolvers.accounts.login(info.context, **vars(input))
         return _auth_payload(outcome)
 
     @strawberry.mutation(

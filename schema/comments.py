@@ -10,8 +10,8 @@ import resolvers.comments
 from datasources.documents.comments import CommentRecord
 from resolvers.visibility import visible_post
 from schema.connections import Connection, connection
-from schema.global_ids import int_key, object_key, to_global_id
-from schema.node import Node
+from schema.global_ids import int_key, object_key
+from schema.node import Node, node_fields
 from schema.payloads import DeletePayload, UserError, payload
 from schema.posts import Post
 from schema.users import User, user_of
@@ -26,13 +26,7 @@ class Comment(Node):
 
     @classmethod
     def from_record(cls, record: CommentRecord) -> Comment:
-        return cls(
-            id=strawberry.ID(to_global_id("Comment", record.id)),
-            record=record,
-            body=record.body,
-            created_at=record.created_at,
-            edited_at=record.edited_at,
-        )
+        return cls(**node_fields("Comment", record, "body", "created_at", "edited_at"))
 
     @strawberry.field
     async def author(self, info: strawberry.Info) -> User:

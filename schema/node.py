@@ -1,10 +1,24 @@
-"""The Relay Node interface."""
+"""The Relay Node interface, and the constructor arguments every node type shares."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+
+from schema.global_ids import to_global_id
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
 class Node:
     id: strawberry.ID
+
+
+def node_fields(type_name: str, record: Any, *same: str) -> dict[str, Any]:
+    """A node's global `id` and private `record`, plus the fields named in `same`,
+    which the type shows exactly as the record holds them."""
+    return {
+        "id": strawberry.ID(to_global_id(type_name, record.id)),
+        "record": record,
+        **{name: getattr(record, name) for name in same},
+    }

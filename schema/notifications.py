@@ -12,8 +12,8 @@ from resolvers.errors import BadUserInput
 from resolvers.visibility import visible_comment, visible_post
 from schema.comments import Comment
 from schema.enums import NotificationKind
-from schema.global_ids import object_key, to_global_id
-from schema.node import Node
+from schema.global_ids import object_key
+from schema.node import Node, node_fields
 from schema.payloads import UserError
 from schema.posts import Post, post_or_none
 from schema.users import User, user_of
@@ -28,13 +28,8 @@ class Notification(Node):
 
     @classmethod
     def from_record(cls, record: NotificationRecord) -> Notification:
-        return cls(
-            id=strawberry.ID(to_global_id("Notification", record.id)),
-            record=record,
-            kind=NotificationKind(record.kind),
-            read=record.read,
-            created_at=record.created_at,
-        )
+        fields = node_fields("Notification", record, "read", "created_at")
+        return cls(**fields, kind=NotificationKind(record.kind))
 
     @strawberry.field
     async def actor(self, info: strawberry.Info) -> User:

@@ -14,8 +14,8 @@ from datasources.relational.posts import PostRecord
 from resolvers.context import Context
 from schema.connections import Connection, connection
 from schema.enums import PostStatus, ReactionKind
-from schema.global_ids import int_key, to_global_id
-from schema.node import Node
+from schema.global_ids import int_key
+from schema.node import Node, node_fields
 from schema.payloads import DeletePayload, UserError, payload
 from schema.users import User, user_of
 
@@ -49,17 +49,9 @@ class Post(Node):
 
     @classmethod
     def from_record(cls, record: PostRecord) -> Post:
-        return cls(
-            id=strawberry.ID(to_global_id("Post", record.id)),
-            record=record,
-            title=record.title,
-            body=record.body,
-            tags=list(record.tags),
-            status=PostStatus(record.status),
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            published_at=record.published_at,
-        )
+        same = ("title", "body", "created_at", "updated_at", "published_at")
+        fields = node_fields("Post", record, *same)
+        return cls(**fields, tags=list(record.tags), status=PostStatus(record.status))
 
     @strawberry.field
     async def author(self, info: strawberry.Info) -> User:
@@ -91,6 +83,7 @@ def post_or_none(record: PostRecord | None) -> Post | None:
     return Post.from_record(record) if record is not None else None
 
 
+# The fields are `resolvers.posts.create`'s keyword arguments (passed as `**vars(input)`).
 @strawberry.input
 class CreatePostInput:
     title: str
@@ -117,13 +110,7 @@ class PostPayload:
 class PostMutations:
     @strawberry.mutation(description="Write a post, as a draft or published at once.")
     async def create_post(self, info: strawberry.Info, input: CreatePostInput) -> PostPayload:
-        outcome = await resolvers.posts.create(
-            info.context,
-            title=input.title,
-            body=input.body,
-            tags=input.tags,
-            publish=input.publish,
-        )
+        outcome = await resolvers.posts.create(info.context, **vars(input))
         return payload(PostPayload, outcome, post=Post.from_record)
 
     @strawberry.mutation(description="Change a post's title, body or tags (author only).")

@@ -9,6 +9,7 @@ from schema.payloads import UserError, payload
 from schema.users import Profile
 
 
+# The fields are `resolvers.profiles.update`'s keyword arguments (passed as `**vars(input)`).
 @strawberry.input
 class UpdateProfileInput:
     bio: str | None = None
@@ -29,11 +30,5 @@ class ProfileMutations:
     async def update_profile(
         self, info: strawberry.Info, input: UpdateProfileInput
     ) -> ProfilePayload:
-        outcome = await resolvers.profiles.update(
-            info.context,
-            bio=input.bio,
-            avatar_url=input.avatar_url,
-            location=input.location,
-            links=input.links,
-        )
+        outcome = await resolvers.profiles.update(info.context, **vars(input))
         return payload(ProfilePayload, outcome, profile=Profile.from_record)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 
 import resolvers.reactions
+from datasources.relational.posts import PostRecord
+from resolvers.context import Context
+from resolvers.errors import Outcome
 from schema.global_ids import int_key
 from schema.payloads import UserError, payload
 from schema.posts import Post, ReactionKind
@@ -22,12 +27,20 @@ class ReactionMutations:
     async def react(
         self, info: strawberry.Info, post_id: strawberry.ID, kind: ReactionKind
     ) -> ReactionPayload:
-        outcome = await resolvers.reactions.react(info.context, int_key(post_id, "Post"), kind)
-        return payload(ReactionPayload, outcome, post=Post.from_record)
+        return await _changed(resolvers.reactions.react, info, post_id, kind)
 
     @strawberry.mutation(description="Take a reaction back.")
     async def unreact(
         self, info: strawberry.Info, post_id: strawberry.ID, kind: ReactionKind
     ) -> ReactionPayload:
-        outcome = await resolvers.reactions.unreact(info.context, int_key(post_id, "Post"), kind)
-        return payload(ReactionPayload, outcome, post=Post.from_record)
+        return await _changed(resolvers.reactions.unreact, info, post_id, kind)
+
+
+async def _changed(
+    change: Callable[[Context, int, ReactionKind], Awaitable[Outcome[PostRecord]]],
+    info: strawberry.Info,
+    post_id: strawberry.ID,
+    kind: ReactionKind,
+) -> ReactionPayload:
+    outcome = await change(info.context, int_key(post_id, "Post"), kind)
+    return payload(ReactionPayload, outcome, post=Post.from_record)

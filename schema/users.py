@@ -14,8 +14,7 @@ from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
 from schema.connections import Connection, connection
 from schema.enums import Role
-from schema.global_ids import to_global_id
-from schema.node import Node
+from schema.node import Node, node_fields
 
 if TYPE_CHECKING:
     from schema.posts import Post
@@ -50,14 +49,8 @@ class User(Node):
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
-        return cls(
-            id=strawberry.ID(to_global_id("User", record.id)),
-            record=record,
-            handle=record.handle,
-            display_name=record.display_name,
-            role=Role(record.role),
-            created_at=record.created_at,
-        )
+        fields = node_fields("User", record, "handle", "display_name", "created_at")
+        return cls(**fields, role=Role(record.role))
 
     @strawberry.field(description="Visible to the user themself and to admins; null otherwise.")
     def email(self, info: strawberry.Info) -> str | None:
