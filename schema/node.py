@@ -14,11 +14,15 @@ class Node:
     id: strawberry.ID
 
 
+def same_fields(record: Any, *names: str) -> dict[str, Any]:
+    """The fields a type shows exactly as its record holds them."""
+    return {name: getattr(record, name) for name in names}
+
+
 def node_fields(type_name: str, record: Any, *same: str) -> dict[str, Any]:
-    """A node's global `id` and private `record`, plus the fields named in `same`,
-    which the type shows exactly as the record holds them."""
+    """A node's global `id` and private `record`, plus the fields named in `same`."""
     return {
         "id": strawberry.ID(to_global_id(type_name, record.id)),
         "record": record,
-        **{name: getattr(record, name) for name in same},
+        **same_fields(record, *same),
     }

@@ -14,7 +14,7 @@ from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
 from schema.connections import Connection, connection
 from schema.enums import Role
-from schema.node import Node, node_fields
+from schema.node import Node, node_fields, same_fields
 
 if TYPE_CHECKING:
     from schema.posts import Post
@@ -31,12 +31,7 @@ class Profile:
 
     @classmethod
     def from_record(cls, record: ProfileRecord) -> Profile:
-        return cls(
-            bio=record.bio,
-            avatar_url=record.avatar_url,
-            location=record.location,
-            links=list(record.links),
-        )
+        return cls(**same_fields(record, "bio", "avatar_url", "location"), links=list(record.links))
 
 
 @strawberry.type(description="A person with an account.")
