@@ -9,6 +9,7 @@ import strawberry
 import resolvers.accounts
 from resolvers.accounts import SignIn
 from resolvers.errors import Outcome
+from schema.info import Info
 from schema.payloads import UserError, payload
 from schema.users import User
 
@@ -64,12 +65,12 @@ class LogoutPayload:
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(description="Create an account and sign in.")
-    async def register(self, info: strawberry.Info, input: RegisterInput) -> AuthPayload:
+    async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
         outcome = await resolvers.accounts.register(info.context, **vars(input))
         return _auth_payload(outcome)
 
     @strawberry.mutation(description="Sign in with a handle or email and a password.")
-    async def login(self, info: strawberry.Info, input: LoginInput) -> AuthPayload:
+    async def login(self, info: Info, input: LoginInput) -> AuthPayload:
         outcome = await resolvers.accounts.login(info.context, **vars(input))
         return _auth_payload(outcome)
 
@@ -77,10 +78,10 @@ class AccountMutations:
         description="Exchange a refresh token for a new access token and refresh token. "
         "Presenting an already-used refresh token revokes its whole session."
     )
-    async def refresh_token(self, info: strawberry.Info, refresh_token: str) -> AuthPayload:
+    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
         return _auth_payload(await resolvers.accounts.refresh(info.context, refresh_token))
 
     @strawberry.mutation(description="End the session that the refresh token belongs to.")
-    async def logout(self, info: strawberry.Info, refresh_token: str) -> LogoutPayload:
+    async def logout(self, info: Info, refresh_token: str) -> LogoutPayload:
         success = await resolvers.accounts.logout(info.context, refresh_token)
         return LogoutPayload(success=success, errors=[])

@@ -11,6 +11,7 @@ from datasources.documents.comments import CommentRecord
 from resolvers.visibility import visible_post
 from schema.connections import Connection, connection
 from schema.global_ids import int_key, object_key
+from schema.info import Info
 from schema.node import Node, node_fields
 from schema.payloads import DeletePayload, UserError, payload
 from schema.posts import Post
@@ -29,24 +30,24 @@ class Comment(Node):
         return cls(**node_fields("Comment", record, "body", "created_at", "edited_at"))
 
     @strawberry.field
-    async def author(self, info: strawberry.Info) -> User:
+    async def author(self, info: Info) -> User:
         return await user_of(info, self.record.author_id, f"comment {self.record.id}")
 
     @strawberry.field
-    async def post(self, info: strawberry.Info) -> Post:
+    async def post(self, info: Info) -> Post:
         post = await visible_post(info.context, self.record.post_id)
         if post is None:
             raise LookupError(f"comment {self.record.id} has no visible post")
         return Post.from_record(post)
 
     @strawberry.field(description="The comment this one replies to; null for top-level ones.")
-    async def parent(self, info: strawberry.Info) -> Comment | None:
+    async def parent(self, info: Info) -> Comment | None:
         found = await resolvers.comments.parent(info.context, self.record)
         return Comment.from_record(found) if found else None
 
     @strawberry.field(description="Direct replies, oldest first.")
     async def replies(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Comment]:
         listing = await resolvers.comments.replies(info.context, self.record.id, first, after)
         return connection(listing, Comment.from_record)
@@ -76,14 +77,14 @@ class CommentPayload:
 @strawberry.type
 class CommentMutations:
     @strawberry.mutation(description="Comment on a published post, or reply to a comment.")
-    async def add_comment(self, info: strawberry.Info, input: AddCommentInput) -> CommentPayload:
+    async def add_comment(self, info: Info, input: AddCommentInput) -> CommentPayload:
         parent = object_key(input.parent_id, "Comment") if input.parent_id else None
         post_id = int_key(input.post_id, "Post")
         outcome = await resolvers.comments.add(info.context, post_id, input.body, parent)
         return payload(CommentPayload, outcome, comment=Comment.from_record)
 
     @strawberry.mutation(description="Change a comment's text (author only).")
-    async def edit_comment(self, info: strawberry.Info, input: EditCommentInput) -> CommentPayload:
+    async def edit_comment(self, info: Info, input: EditCommentInput) -> CommentPayload:
         comment_id = object_key(input.id, "Comment")
         outcome = await resolvers.comments.edit(info.context, comment_id, input.body)
         return payload(CommentPayload, outcome, comment=Comment.from_record)
@@ -91,6 +92,6 @@ class CommentMutations:
     @strawberry.mutation(
         description="Delete a comment and its replies (the author, moderators and admins)."
     )
-    async def delete_comment(self, info: strawberry.Info, id: strawberry.ID) -> DeletePayload:
+    async def delete_comment(self, info: Info, id: strawberry.ID) -> DeletePayload:
         outcome = await resolvers.comments.delete(info.context, object_key(id, "Comment"))
         return payload(DeletePayload, outcome, deleted_id=lambda _: id)

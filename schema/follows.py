@@ -6,6 +6,7 @@ import strawberry
 
 import resolvers.follows
 from schema.global_ids import int_key
+from schema.info import Info
 from schema.payloads import UserError, payload
 from schema.users import User
 
@@ -19,11 +20,11 @@ class FollowPayload:
 @strawberry.type
 class FollowMutations:
     @strawberry.mutation
-    async def follow(self, info: strawberry.Info, user_id: strawberry.ID) -> FollowPayload:
+    async def follow(self, info: Info, user_id: strawberry.ID) -> FollowPayload:
         outcome = await resolvers.follows.follow(info.context, int_key(user_id, "User"))
         return payload(FollowPayload, outcome, user=User.from_record)
 
     @strawberry.mutation
-    async def unfollow(self, info: strawberry.Info, user_id: strawberry.ID) -> FollowPayload:
+    async def unfollow(self, info: Info, user_id: strawberry.ID) -> FollowPayload:
         outcome = await resolvers.follows.unfollow(info.context, int_key(user_id, "User"))
         return payload(FollowPayload, outcome, user=User.from_record)

@@ -13,6 +13,7 @@ from resolvers.visibility import visible_comment, visible_post
 from schema.comments import Comment
 from schema.enums import NotificationKind
 from schema.global_ids import object_key
+from schema.info import Info
 from schema.node import Node, node_fields
 from schema.payloads import UserError
 from schema.posts import Post, post_or_none
@@ -32,17 +33,17 @@ class Notification(Node):
         return cls(**fields, kind=NotificationKind(record.kind))
 
     @strawberry.field
-    async def actor(self, info: strawberry.Info) -> User:
+    async def actor(self, info: Info) -> User:
         return await user_of(info, self.record.actor_id, f"notification {self.record.id}")
 
     @strawberry.field
-    async def post(self, info: strawberry.Info) -> Post | None:
+    async def post(self, info: Info) -> Post | None:
         if self.record.post_id is None:
             return None
         return post_or_none(await visible_post(info.context, self.record.post_id))
 
     @strawberry.field
-    async def comment(self, info: strawberry.Info) -> Comment | None:
+    async def comment(self, info: Info) -> Comment | None:
         if self.record.comment_id is None:
             return None
         found = await visible_comment(info.context, self.record.comment_id)
@@ -59,7 +60,7 @@ class MarkReadPayload:
 class NotificationMutations:
     @strawberry.mutation(description="Mark the viewer's notifications read; no ids: all of them.")
     async def mark_notifications_read(
-        self, info: strawberry.Info, ids: list[strawberry.ID] | None = None
+        self, info: Info, ids: list[strawberry.ID] | None = None
     ) -> MarkReadPayload:
         if ids is not None and len(ids) > resolvers.notifications.MAX_MARK:
             raise BadUserInput(

@@ -15,6 +15,7 @@ from resolvers.context import Context
 from schema.connections import Connection, connection
 from schema.enums import PostStatus, ReactionKind
 from schema.global_ids import int_key
+from schema.info import Info
 from schema.node import Node, node_fields
 from schema.payloads import DeletePayload, UserError, payload
 from schema.users import User, user_of
@@ -54,12 +55,12 @@ class Post(Node):
         return cls(**fields, tags=list(record.tags), status=PostStatus(record.status))
 
     @strawberry.field
-    async def author(self, info: strawberry.Info) -> User:
+    async def author(self, info: Info) -> User:
         return await user_of(info, self.record.author_id, f"post {self.record.id}")
 
     @strawberry.field(description="Top-level comments, oldest first.")
     async def comments(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[CommentType]:
         from schema.comments import Comment
 
@@ -67,15 +68,15 @@ class Post(Node):
         return connection(listing, Comment.from_record)
 
     @strawberry.field(description="All comments, replies included.")
-    async def comment_count(self, info: strawberry.Info) -> int:
+    async def comment_count(self, info: Info) -> int:
         return int(await info.context.loaders.comment_count.load(self.record.id))
 
     @strawberry.field(description="How many reactions of each kind (kinds with none omitted).")
-    async def reactions(self, info: strawberry.Info) -> list[ReactionCount]:
+    async def reactions(self, info: Info) -> list[ReactionCount]:
         return await reaction_counts(info.context, self.record.id)
 
     @strawberry.field(description="The kinds the signed-in user reacted with.")
-    async def viewer_reactions(self, info: strawberry.Info) -> list[ReactionKind]:
+    async def viewer_reactions(self, info: Info) -> list[ReactionKind]:
         return await resolvers.reactions.of_viewer(info.context, self.record.id)
 
 
@@ -109,12 +110,12 @@ class PostPayload:
 @strawberry.type
 class PostMutations:
     @strawberry.mutation(description="Write a post, as a draft or published at once.")
-    async def create_post(self, info: strawberry.Info, input: CreatePostInput) -> PostPayload:
+    async def create_post(self, info: Info, input: CreatePostInput) -> PostPayload:
         outcome = await resolvers.posts.create(info.context, **vars(input))
         return payload(PostPayload, outcome, post=Post.from_record)
 
     @strawberry.mutation(description="Change a post's title, body or tags (author only).")
-    async def update_post(self, info: strawberry.Info, input: UpdatePostInput) -> PostPayload:
+    async def update_post(self, info: Info, input: UpdatePostInput) -> PostPayload:
         outcome = await resolvers.posts.update(
             info.context,
             int_key(input.id, "Post"),
@@ -125,7 +126,7 @@ class PostMutations:
         return payload(PostPayload, outcome, post=Post.from_record)
 
     @strawberry.mutation(description="Publish a draft (author only).")
-    async def publish_post(self, info: strawberry.Info, id: strawberry.ID) -> PostPayload:
+    async def publish_post(self, info: Info, id: strawberry.ID) -> PostPayload:
         outcome = await resolvers.posts.publish(info.context, int_key(id, "Post"))
         return payload(PostPayload, outcome, post=Post.from_record)
 
@@ -133,6 +134,6 @@ class PostMutations:
         description="Delete a post with its comments, reactions and notifications "
         "(the author, moderators and admins)."
     )
-    async def delete_post(self, info: strawberry.Info, id: strawberry.ID) -> DeletePayload:
+    async def delete_post(self, info: Info, id: strawberry.ID) -> DeletePayload:
         outcome = await resolvers.posts.delete(info.context, int_key(id, "Post"))
         return payload(DeletePayload, outcome, deleted_id=lambda _: id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 import resolvers.profiles
+from schema.info import Info
 from schema.payloads import UserError, payload
 from schema.users import Profile
 
@@ -27,8 +28,6 @@ class ProfilePayload:
 @strawberry.type
 class ProfileMutations:
     @strawberry.mutation(description="Change the signed-in user's profile; omitted fields stay.")
-    async def update_profile(
-        self, info: strawberry.Info, input: UpdateProfileInput
-    ) -> ProfilePayload:
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> ProfilePayload:
         outcome = await resolvers.profiles.update(info.context, **vars(input))
         return payload(ProfilePayload, outcome, profile=Profile.from_record)

@@ -14,6 +14,7 @@ from resolvers.visibility import visible_comment, visible_notification, visible_
 from schema.comments import Comment
 from schema.connections import Connection, connection
 from schema.global_ids import DIGITS, DOCUMENT_ID, from_global_id, int_key
+from schema.info import Info
 from schema.node import Node
 from schema.notifications import Notification
 from schema.posts import Post, post_or_none
@@ -23,7 +24,7 @@ from schema.users import User, user_or_none
 MAX_NODES = 100
 
 
-async def _resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
+async def _resolve_node(info: Info, global_id: str) -> Node | None:
     """Any node the viewer may see; null for what is absent or hidden (no leak of drafts)."""
     type_name, key = from_global_id(global_id)
     ctx = info.context
@@ -47,11 +48,11 @@ async def _resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global ID; null when absent or not visible.")
-    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await _resolve_node(info, id)
 
     @strawberry.field(description="Objects by global ID, in order; null where absent or hidden.")
-    async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"at most {MAX_NODES} ids per request", argument="ids")
         return list(await asyncio.gather(*(_resolve_node(info, i) for i in ids)))
@@ -62,17 +63,17 @@ class Query:
     )
 
     @strawberry.field(description="The signed-in user; null when anonymous.")
-    async def viewer(self, info: strawberry.Info) -> User | None:
+    async def viewer(self, info: Info) -> User | None:
         return user_or_none(await resolvers.users.viewer(info.context))
 
     @strawberry.field(description="A user by handle (case-insensitive).")
-    async def user(self, info: strawberry.Info, handle: str) -> User | None:
+    async def user(self, info: Info, handle: str) -> User | None:
         return user_or_none(await resolvers.users.by_handle(info.context, handle))
 
     @strawberry.field(description="Users by handle, optionally matching `search`.")
     async def users(
         self,
-        info: strawberry.Info,
+        info: Info,
         first: int | None = None,
         after: str | None = None,
         search: str | None = None,
@@ -81,13 +82,13 @@ class Query:
         return connection(listing, User.from_record)
 
     @strawberry.field(description="A post by ID; null when absent or a draft of someone else.")
-    async def post(self, info: strawberry.Info, id: strawberry.ID) -> Post | None:
+    async def post(self, info: Info, id: strawberry.ID) -> Post | None:
         return post_or_none(await visible_post(info.context, int_key(id, "Post")))
 
     @strawberry.field(description="Published posts, newest first.")
     async def posts(
         self,
-        info: strawberry.Info,
+        info: Info,
         first: int | None = None,
         after: str | None = None,
         author_id: strawberry.ID | None = None,
@@ -106,14 +107,14 @@ class Query:
 
     @strawberry.field(description="Published posts of the people the viewer follows, newest first.")
     async def feed(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Post]:
         return connection(await resolvers.posts.feed(info.context, first, after), Post.from_record)
 
     @strawberry.field(description="The viewer's notifications, newest first.")
     async def notifications(
         self,
-        info: strawberry.Info,
+        info: Info,
         first: int | None = None,
         after: str | None = None,
         unread_only: bool = False,

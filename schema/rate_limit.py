@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import strawberry
 
 from schema.admission import budget_key, current_admission
+from schema.info import Info
 
 
 @strawberry.type(description="The cost budget of the client (the viewer, or its address).")
@@ -17,7 +18,7 @@ class RateLimit:
     reset_at: datetime = strawberry.field(description="When the window starts afresh.")
 
 
-async def rate_limit(info: strawberry.Info) -> RateLimit:
+async def rate_limit(info: Info) -> RateLimit:
     """Costs nothing itself: the figures are the budget after this operation's charge."""
     context = info.context
     admission = current_admission()

@@ -11,6 +11,7 @@ from datasources.relational.posts import PostRecord
 from resolvers.context import Context
 from resolvers.errors import Outcome
 from schema.global_ids import int_key
+from schema.info import Info
 from schema.payloads import UserError, payload
 from schema.posts import Post, ReactionKind
 
@@ -25,20 +26,20 @@ class ReactionPayload:
 class ReactionMutations:
     @strawberry.mutation(description="React to a published post; once per kind.")
     async def react(
-        self, info: strawberry.Info, post_id: strawberry.ID, kind: ReactionKind
+        self, info: Info, post_id: strawberry.ID, kind: ReactionKind
     ) -> ReactionPayload:
         return await _changed(resolvers.reactions.react, info, post_id, kind)
 
     @strawberry.mutation(description="Take a reaction back.")
     async def unreact(
-        self, info: strawberry.Info, post_id: strawberry.ID, kind: ReactionKind
+        self, info: Info, post_id: strawberry.ID, kind: ReactionKind
     ) -> ReactionPayload:
         return await _changed(resolvers.reactions.unreact, info, post_id, kind)
 
 
 async def _changed(
     change: Callable[[Context, int, ReactionKind], Awaitable[Outcome[PostRecord]]],
-    info: strawberry.Info,
+    info: Info,
     post_id: strawberry.ID,
     kind: ReactionKind,
 ) -> ReactionPayload:

@@ -15,6 +15,7 @@ from resolvers.subscriptions import (
 )
 from schema.comments import Comment
 from schema.global_ids import int_key
+from schema.info import Info
 from schema.notifications import Notification
 from schema.posts import Post, ReactionCount, reaction_counts
 
@@ -45,7 +46,7 @@ class ReactionsEvent:
     post: Post
 
     @strawberry.field(description="The post's reaction counts as of this event.")
-    async def reactions(self, info: strawberry.Info) -> list[ReactionCount]:
+    async def reactions(self, info: Info) -> list[ReactionCount]:
         return await reaction_counts(info.context, self.post.record.id)
 
 
@@ -60,7 +61,7 @@ class Subscription:
     @strawberry.subscription(description="Posts as they are published (optionally by one author).")
     async def post_published(
         self,
-        info: strawberry.Info,
+        info: Info,
         author_id: strawberry.ID | None = None,
         since: Since = None,
     ) -> AsyncGenerator[PostEvent, None]:
@@ -71,7 +72,7 @@ class Subscription:
     @strawberry.subscription(description="New comments and replies on a post.")
     async def comment_added(
         self,
-        info: strawberry.Info,
+        info: Info,
         post_id: strawberry.ID,
         since: Since = None,
     ) -> AsyncGenerator[CommentEvent, None]:
@@ -82,7 +83,7 @@ class Subscription:
     @strawberry.subscription(description="A post's reaction counts, whenever they change.")
     async def reactions_changed(
         self,
-        info: strawberry.Info,
+        info: Info,
         post_id: strawberry.ID,
         since: Since = None,
     ) -> AsyncGenerator[ReactionsEvent, None]:
@@ -93,7 +94,7 @@ class Subscription:
     @strawberry.subscription(description="The viewer's own new notifications; needs auth.")
     async def notification_received(
         self,
-        info: strawberry.Info,
+        info: Info,
         since: Since = None,
     ) -> AsyncGenerator[NotificationEvent, None]:
         async for cursor, note in notifications_received(info.context, since):

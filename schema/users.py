@@ -14,6 +14,7 @@ from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
 from schema.connections import Connection, connection
 from schema.enums import Role
+from schema.info import Info
 from schema.node import Node, node_fields, same_fields
 
 if TYPE_CHECKING:
@@ -48,16 +49,16 @@ class User(Node):
         return cls(**fields, role=Role(record.role))
 
     @strawberry.field(description="Visible to the user themself and to admins; null otherwise.")
-    def email(self, info: strawberry.Info) -> str | None:
+    def email(self, info: Info) -> str | None:
         return resolvers.users.visible_email(info.context, self.record)
 
     @strawberry.field
-    async def profile(self, info: strawberry.Info) -> Profile:
+    async def profile(self, info: Info) -> Profile:
         return Profile.from_record(await resolvers.users.profile(info.context, self.record))
 
     @strawberry.field(description="Newest first: published posts, and drafts for the author.")
     async def posts(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[PostType]:
         from schema.posts import Post
 
@@ -66,28 +67,28 @@ class User(Node):
 
     @strawberry.field(description="Newest follower first.")
     async def followers(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[User]:
         listing = await resolvers.follows.followers(info.context, self.record.id, first, after)
         return connection(listing, User.from_record)
 
     @strawberry.field(description="Most recently followed first.")
     async def following(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[User]:
         listing = await resolvers.follows.following(info.context, self.record.id, first, after)
         return connection(listing, User.from_record)
 
     @strawberry.field
-    async def follower_count(self, info: strawberry.Info) -> int:
+    async def follower_count(self, info: Info) -> int:
         return await resolvers.follows.follower_count(info.context, self.record.id)
 
     @strawberry.field
-    async def following_count(self, info: strawberry.Info) -> int:
+    async def following_count(self, info: Info) -> int:
         return await resolvers.follows.following_count(info.context, self.record.id)
 
     @strawberry.field(description="Whether the signed-in user follows this user.")
-    async def viewer_follows(self, info: strawberry.Info) -> bool:
+    async def viewer_follows(self, info: Info) -> bool:
         return await resolvers.follows.viewer_follows(info.context, self.record.id)
 
 
@@ -95,7 +96,7 @@ def user_or_none(record: UserRecord | None) -> User | None:
     return User.from_record(record) if record is not None else None
 
 
-async def user_of(info: strawberry.Info, user_id: int, owner: str) -> User:
+async def user_of(info: Info, user_id: int, owner: str) -> User:
     """The user a record points at (an author, an actor); a dangling reference is a
     bug, not something to hide."""
     found = await info.context.loaders.user_by_id.load(user_id)
