@@ -8,20 +8,18 @@ from typing import Any
 
 import pytest
 from support.accounts import Session, register_many
-from support.content import (
+from support.comments import (
     ADD_COMMENT,
     COMMENT_REPLIES,
     DELETE_COMMENT,
     EDIT_COMMENT,
-    NODE,
     POST_COMMENTS,
     add_comment,
-    create_post,
     delete_comment,
-    parse_time,
 )
-from support.graphql import GraphQLClient, codes, data, node_ids, top_level_code
-from support.ids import global_id
+from support.graphql import GraphQLClient, codes, data, node_ids, parse_time, top_level_code
+from support.ids import NODE, global_id
+from support.posts import create_post
 
 
 async def test_comment_threads(gql: GraphQLClient) -> None:

@@ -14,8 +14,10 @@ import httpx
 import pytest
 from support.accounts import register_many
 from support.apps import RunningApp
-from support.content import add_comment, create_post, follow
+from support.comments import add_comment
+from support.follows import follow
 from support.graphql import GraphQLClient, data
+from support.posts import create_post
 
 CONN = "edges { cursor } pageInfo { endCursor } totalCount"
 # Each listing, with $f (first) and $a (after), and what else it needs (see `listings`).

@@ -5,16 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from support.accounts import register_many
-from support.content import (
-    FEED,
-    FOLLOW,
-    UNFOLLOW,
-    create_post,
-    follow,
-    unfollow,
-)
+from support.follows import FEED, FOLLOW, UNFOLLOW, follow, unfollow
 from support.graphql import GraphQLClient, data, node_ids, top_level_code
 from support.ids import global_id
+from support.posts import create_post
 
 FOLLOW_STATE = """
 query($handle: String!) {

@@ -9,9 +9,12 @@ import httpx
 import pytest
 from support.accounts import register
 from support.apps import BACKENDS, backend_settings, start_app
-from support.content import add_comment, create_post, notifications, react
+from support.comments import add_comment
 from support.graphql import GraphQLClient
 from support.ids import key_of
+from support.notifications import notifications
+from support.posts import create_post
+from support.reactions import react
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -12,20 +12,11 @@ import uuid
 from typing import Any
 
 from support.accounts import register, register_many
-from support.content import (
-    FEED,
-    NODE,
-    NODES,
-    POST,
-    POSTS,
-    REACT,
-    USER_POSTS,
-    VIEWER_POSTS,
-    create_post,
-    follow,
-    parse_time,
-)
-from support.graphql import GraphQLClient, codes, data, node_ids
+from support.follows import FEED, follow
+from support.graphql import GraphQLClient, codes, data, node_ids, parse_time
+from support.ids import NODE, NODES
+from support.posts import POST, POSTS, USER_POSTS, VIEWER_POSTS, create_post
+from support.reactions import REACT
 
 
 async def test_drafts_are_visible_to_their_author_only(gql: GraphQLClient) -> None:

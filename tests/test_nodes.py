@@ -8,22 +8,13 @@ from typing import Any
 
 import pytest
 from support.accounts import register, register_many
-from support.content import (
-    ADD_COMMENT,
-    DELETE_COMMENT,
-    FOLLOW,
-    MARK_READ,
-    NODE,
-    NODES,
-    POST,
-    POSTS,
-    REACT,
-    add_comment,
-    create_post,
-    notifications,
-)
+from support.comments import ADD_COMMENT, DELETE_COMMENT, add_comment
+from support.follows import FOLLOW
 from support.graphql import GraphQLClient, data, top_level_code
-from support.ids import global_id
+from support.ids import NODE, NODES, global_id
+from support.notifications import MARK_READ, notifications
+from support.posts import POST, POSTS, create_post
+from support.reactions import REACT
 
 
 async def test_node_and_nodes_for_every_type(gql: GraphQLClient) -> None:

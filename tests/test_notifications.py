@@ -4,20 +4,13 @@ for one's own actions, private, and marked read."""
 from __future__ import annotations
 
 from support.accounts import register_many
-from support.content import (
-    MARK_READ,
-    NODE,
-    NODES,
-    NOTIFICATIONS,
-    add_comment,
-    create_post,
-    follow,
-    notifications,
-    parse_time,
-    react,
-    summary,
-)
-from support.graphql import GraphQLClient, data, node_ids, top_level_code
+from support.comments import add_comment
+from support.follows import follow
+from support.graphql import GraphQLClient, data, node_ids, parse_time, top_level_code
+from support.ids import NODE, NODES
+from support.notifications import MARK_READ, NOTIFICATIONS, notifications, summary
+from support.posts import create_post
+from support.reactions import react
 
 
 async def test_notifications_for_follows_comments_replies_reactions(gql: GraphQLClient) -> None:

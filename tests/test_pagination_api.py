@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from support.accounts import Session, register, register_many
-from support.content import add_comment, create_post, delete_comment, delete_post, follow, unfollow
+from support.comments import add_comment, delete_comment
+from support.follows import follow, unfollow
 from support.graphql import PAGE_INFO, GraphQLClient, data, node_ids
+from support.posts import create_post, delete_post
 
 Fetch = Callable[[str | None], Awaitable[dict[str, Any]]]
 Between = Callable[[int, list[str]], Awaitable[None]]
@@ -118,13 +120,22 @@ async def churn_step(
         await churn.remove_ahead(remove, seen, last=False)
 
 
-def deleting(gql: GraphQLClient, writers: dict[str, Session]) -> Callable[[str], Awaitable[None]]:
-    """Removes a comment (or reply) as its writer does."""
+class Comments:
+    """Comments written on one post during a walk, and who wrote each: its writer deletes it."""
 
-    async def remove(comment_id: str) -> None:
-        await delete_comment(gql, writers[comment_id], comment_id)
+    def __init__(self, gql: GraphQLClient, post_id: str) -> None:
+        self.gql = gql
+        self.post_id = post_id
+        self.writers: dict[str, Session] = {}
 
-    return remove
+    async def write(self, who: Session, body: str, parent_id: str | None = None) -> str:
+        """Adds a comment (a reply to `parent_id`, if given) and returns its id."""
+        comment = await add_comment(self.gql, who, self.post_id, body, parent_id)
+        self.writers[comment["id"]] = who
+        return comment["id"]
+
+    async def delete(self, comment_id: str) -> None:
+        await delete_comment(self.gql, self.writers[comment_id], comment_id)
 
 
 def check_newest_first(churn: Churn, pages: list[dict[str, Any]]) -> None:
@@ -158,19 +169,19 @@ async def walk_comments(
     gql: GraphQLClient,
     churn: Churn,
     add: Callable[[], Awaitable[str]],
-    writers: dict[str, Session],
+    comments: Comments,
     query: str,
     parent_id: str,
     path: tuple[str, str],
 ) -> None:
-    """Walks a comment listing two at a time while `churn` adds (with `add`) and its
-    writers delete; oldest first, so late additions may show only at the end."""
+    """Walks a comment listing two at a time while `churn` adds (with `add`) and the
+    writers of `comments` delete; oldest first, so late additions may show only at the end."""
 
     async def fetch(after: str | None) -> dict[str, Any]:
         found = await data(gql, query, {"id": parent_id, "first": 2, "after": after})
         return found[path[0]][path[1]]
 
-    between = churn.between(add=add, remove=deleting(gql, writers))
+    between = churn.between(add=add, remove=comments.delete)
     check_oldest_first(churn, await walk(fetch, between, 2))
 
 
@@ -324,25 +335,21 @@ REPLIES = f"""query($id: ID!, $first: Int, $after: String) {{
 async def test_post_comments_walk_while_commenting_and_deleting(gql: GraphQLClient) -> None:
     author, bob, carol = await register_many(gql, 3, "pg")
     post = await create_post(gql, author)
-    writers: dict[str, Session] = {}
+    comments = Comments(gql, post["id"])
     for round_ in range(3):
-        made = await asyncio.gather(
-            *(add_comment(gql, who, post["id"], f"c{round_}") for who in (bob, carol, bob))
-        )
-        writers.update({c["id"]: who for c, who in zip(made, (bob, carol, bob), strict=True)})
+        await asyncio.gather(*(comments.write(who, f"c{round_}") for who in (bob, carol, bob)))
     listing = (await data(gql, POST_COMMENTS, {"id": post["id"], "first": 100}))["post"]
     originals = node_ids(listing["comments"])
-    assert sorted(originals) == sorted(writers)
+    assert sorted(originals) == sorted(comments.writers)
     churn = Churn(originals)
 
     async def add() -> str:
-        comment = await add_comment(gql, carol, post["id"], "late comment")
-        writers[comment["id"]] = carol
+        comment_id = await comments.write(carol, "late comment")
         # A reply is not a top-level comment: it must never be listed here.
-        await add_comment(gql, bob, post["id"], "late reply", parent_id=comment["id"])
-        return comment["id"]
+        await comments.write(bob, "late reply", parent_id=comment_id)
+        return comment_id
 
-    await walk_comments(gql, churn, add, writers, POST_COMMENTS, post["id"], ("post", "comments"))
+    await walk_comments(gql, churn, add, comments, POST_COMMENTS, post["id"], ("post", "comments"))
 
 
 async def test_comment_replies_walk_while_replying_and_deleting(gql: GraphQLClient) -> None:
@@ -350,29 +357,24 @@ async def test_comment_replies_walk_while_replying_and_deleting(gql: GraphQLClie
     post = await create_post(gql, author)
     thread = await add_comment(gql, author, post["id"], "thread")
     other = await add_comment(gql, carol, post["id"], "another thread")
-    writers: dict[str, Session] = {}
+    replies = Comments(gql, post["id"])
     for round_ in range(3):
-        made = await asyncio.gather(
-            *(
-                add_comment(gql, who, post["id"], f"r{round_}", parent_id=thread["id"])
-                for who in (bob, carol, bob)
-            )
+        await asyncio.gather(
+            *(replies.write(who, f"r{round_}", parent_id=thread["id"]) for who in (bob, carol, bob))
         )
-        writers.update({c["id"]: who for c, who in zip(made, (bob, carol, bob), strict=True)})
     listing = (await data(gql, REPLIES, {"id": thread["id"], "first": 100}))["node"]
     originals = node_ids(listing["replies"])
-    assert sorted(originals) == sorted(writers)
+    assert sorted(originals) == sorted(replies.writers)
     churn = Churn(originals)
 
     async def add() -> str:
-        reply = await add_comment(gql, bob, post["id"], "late reply", parent_id=thread["id"])
-        writers[reply["id"]] = bob
+        reply_id = await replies.write(bob, "late reply", parent_id=thread["id"])
         # Neither a reply to a reply nor a reply in another thread is a direct reply.
-        await add_comment(gql, carol, post["id"], "nested", parent_id=reply["id"])
-        await add_comment(gql, carol, post["id"], "elsewhere", parent_id=other["id"])
-        return reply["id"]
+        await replies.write(carol, "nested", parent_id=reply_id)
+        await replies.write(carol, "elsewhere", parent_id=other["id"])
+        return reply_id
 
-    await walk_comments(gql, churn, add, writers, REPLIES, thread["id"], ("node", "replies"))
+    await walk_comments(gql, churn, add, replies, REPLIES, thread["id"], ("node", "replies"))
 
 
 NOTIFICATIONS = f"""

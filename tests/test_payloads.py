@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from support.accounts import Session, register_many
-from support.content import create_post, reaction_counts
 from support.graphql import GraphQLClient, data
+from support.posts import create_post
+from support.reactions import reaction_counts
 
 
 async def reactions(

@@ -13,30 +13,23 @@ from typing import Any
 import pytest
 from support.accounts import moderator, register, register_many
 from support.apps import RunningApp
-from support.content import (
+from support.comments import POST_COMMENTS, add_comment, delete_comment
+from support.follows import follow
+from support.graphql import GraphQLClient, codes, data, node_ids, parse_time, top_level_code
+from support.ids import NODE, NODES, global_id
+from support.notifications import notifications, summary
+from support.posts import (
     CREATE_POST,
     DELETE_POST,
-    NODE,
-    NODES,
     POST,
-    POST_COMMENTS,
     POSTS,
     PUBLISH_POST,
-    REACT,
     UPDATE_POST,
     VIEWER_POSTS,
-    add_comment,
     create_post,
-    delete_comment,
     delete_post,
-    follow,
-    notifications,
-    parse_time,
-    react,
-    summary,
 )
-from support.graphql import GraphQLClient, codes, data, node_ids, top_level_code
-from support.ids import global_id
+from support.reactions import REACT, react
 
 
 async def test_create_draft_and_published_post(gql: GraphQLClient) -> None:

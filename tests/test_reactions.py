@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from support.accounts import register_many
-from support.content import (
-    REACT,
-    REACTIONS,
-    UNREACT,
-    create_post,
-    react,
-    reaction_counts,
-)
 from support.graphql import GraphQLClient, codes, data, top_level_code
 from support.ids import global_id
+from support.posts import create_post
+from support.reactions import REACT, REACTIONS, UNREACT, react, reaction_counts
 
 
 async def test_reactions(gql: GraphQLClient) -> None:

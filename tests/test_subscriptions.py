@@ -19,9 +19,11 @@ from gql import gql as document
 from gql.transport.exceptions import TransportQueryError
 from support.accounts import register
 from support.apps import BACKENDS, RunningApp, app_with
-from support.content import add_comment, create_post, react
+from support.comments import add_comment
 from support.graphql import GraphQLClient
 from support.ids import key_of
+from support.posts import create_post
+from support.reactions import react
 from support.subscribers import transport
 
 from auth.tokens import issue_access_token

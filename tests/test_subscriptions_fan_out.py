@@ -13,7 +13,7 @@ from typing import Any
 
 from support.accounts import Session, register
 from support.cluster import Cluster, clients_of
-from support.content import PUBLISH_POST, add_comment, create_post, react
+from support.comments import add_comment
 from support.graphql import GraphQLClient, data
 from support.live_events import (
     COMMENTS,
@@ -27,9 +27,11 @@ from support.live_events import (
     is_probe_note,
     note_rows,
     probe_until_live,
-    settled,
+    settled_after,
     total_reactions,
 )
+from support.posts import PUBLISH_POST, create_post
+from support.reactions import react
 from support.subscribers import GqlSubscriber, NodeSubscriber
 
 UNREACT = """mutation($postId: ID!, $kind: ReactionKind!) {
@@ -145,30 +147,28 @@ async def test_every_subscriber_gets_every_event_once_in_order(cluster: Cluster,
             assert (len(expected_comments), len(expected_notes)) == (n_comments, n_notes)
 
             # gql on B: everything after the probes, once, in order.
-            b_comments = (await settled(on_b["comments"], offsets[on_b["comments"]] + n_comments))[
-                offsets[on_b["comments"]] :
-            ]
+            b_comments = await settled_after(
+                on_b["comments"], offsets[on_b["comments"]], n_comments
+            )
             assert comment_rows(b_comments) == expected_comments
             assert_cursors_increase("gql comments", b_comments, after=comment_anchor)
 
-            b_notes = (
-                await settled(on_b["notifications"], offsets[on_b["notifications"]] + n_notes)
-            )[offsets[on_b["notifications"]] :]
+            b_notes = await settled_after(
+                on_b["notifications"], offsets[on_b["notifications"]], n_notes
+            )
             assert note_rows(b_notes) == expected_notes
             assert_cursors_increase("gql notifications", b_notes, after=note_anchor)
 
-            b_reactions = (
-                await settled(on_b["reactions"], offsets[on_b["reactions"]] + reaction_ops)
-            )[offsets[on_b["reactions"]] :]
+            b_reactions = await settled_after(
+                on_b["reactions"], offsets[on_b["reactions"]], reaction_ops
+            )
             assert_cursors_increase("gql reactions", b_reactions)
             assert {e["post"]["id"] for e in b_reactions} == {post["id"]}
             # Each event is resolved when delivered, so only the last counts are certain.
             assert b_reactions[-1]["reactions"] == last_reactions
             assert total_reactions(b_reactions[-1]) == probe_reactions + 2
 
-            b_published = (await settled(on_b["published"], offsets[on_b["published"]] + 1))[
-                offsets[on_b["published"]] :
-            ]
+            b_published = await settled_after(on_b["published"], offsets[on_b["published"]], 1)
             assert [(e["post"]["id"], e["post"]["status"]) for e in b_published] == [
                 (draft["id"], "PUBLISHED")
             ]

@@ -12,18 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+from support import live_events
 from support.accounts import register
 from support.cluster import Cluster, clients_of
-from support.content import add_comment, create_post
-from support.live_events import (
-    COMMENTS,
-    assert_cursors_increase,
-    comment,
-    comment_rows,
-    is_probe_comment,
-    probe_until_live,
-    settled,
-)
+from support.posts import create_post
 from support.subscribers import GqlSubscriber, NodeSubscriber
 
 
@@ -34,25 +26,23 @@ async def test_redis_restart_under_live_subscriptions(cluster: Cluster, node: st
         variables = {"postId": post["id"]}
         pids = [p.process.pid for p in cluster.processes()]
 
-        on_a = GqlSubscriber(cluster.a.ws_url, {"c": (COMMENTS, variables)}).start()
-        on_b = GqlSubscriber(cluster.b.ws_url, {"c": (COMMENTS, variables)}).start()
+        on_a = GqlSubscriber(cluster.a.ws_url, {"c": (live_events.COMMENTS, variables)}).start()
+        on_b = GqlSubscriber(cluster.b.ws_url, {"c": (live_events.COMMENTS, variables)}).start()
         node_b = await NodeSubscriber(
-            node, cluster.b.ws_url, COMMENTS, variables, timeout=60, name="commentAdded"
+            node, cluster.b.ws_url, live_events.COMMENTS, variables, timeout=60, name="commentAdded"
         ).start()
         streams = [on_a["c"], on_b["c"], node_b.stream]
         try:
-
-            async def probe(k: int) -> None:
-                await add_comment(via_b, author, post["id"], f"probe {k}")
-
-            offsets = await probe_until_live(probe, [(s, is_probe_comment) for s in streams])
+            offsets = await live_events.probe_comments_until_live(
+                via_b, author, post["id"], streams
+            )
             before = [
-                await comment(via_a, other, post["id"], "before (via A)"),
-                await comment(via_b, other, post["id"], "before (via B)"),
+                await live_events.comment(via_a, other, post["id"], "before (via A)"),
+                await live_events.comment(via_b, other, post["id"], "before (via B)"),
             ]
             for stream in streams:
-                events = await settled(stream, offsets[stream] + 2)
-                assert comment_rows(events[offsets[stream] :]) == before
+                events = await live_events.settled_after(stream, offsets[stream], 2)
+                assert live_events.comment_rows(events) == before
 
             await asyncio.to_thread(cluster.redis.stop)
             try:
@@ -77,7 +67,9 @@ async def test_redis_restart_under_live_subscriptions(cluster: Cluster, node: st
             deadline = time.monotonic() + 20
             while True:
                 gql = via_a if len(after) % 2 == 0 else via_b
-                after.append(await comment(gql, other, post["id"], f"after {len(after)}"))
+                after.append(
+                    await live_events.comment(gql, other, post["id"], f"after {len(after)}")
+                )
                 ids = {row[0] for row in after}
                 reached = [
                     await stream.wait_for(
@@ -89,23 +81,27 @@ async def test_redis_restart_under_live_subscriptions(cluster: Cluster, node: st
                     break
                 assert time.monotonic() < deadline, (
                     f"no event after the Redis restart within 20 s: "
-                    f"{[(s.name, comment_rows(s.events)) for s in streams]}"
+                    f"{[(s.name, live_events.comment_rows(s.events)) for s in streams]}"
                 )
             # From then on, every event once and in order on every subscriber.
             await asyncio.sleep(0.5)  # what was still in flight from the probing
             counts = {stream: len(stream.events) for stream in streams}
             final = [
-                await comment(via_b if i % 2 == 0 else via_a, author, post["id"], f"final {i}")
+                await live_events.comment(
+                    via_b if i % 2 == 0 else via_a, author, post["id"], f"final {i}"
+                )
                 for i in range(4)
             ]
             for stream in streams:
-                events = await settled(stream, counts[stream] + len(final))
-                assert comment_rows(events[counts[stream] :]) == final, stream.name
+                events = await live_events.settled(stream, counts[stream] + len(final))
+                assert live_events.comment_rows(events[counts[stream] :]) == final, stream.name
                 ids = [e["comment"]["id"] for e in events]
                 assert len(ids) == len(set(ids)), (stream.name, "duplicates", ids)
-                assert_cursors_increase(stream.name, events)
+                live_events.assert_cursors_increase(stream.name, events)
                 # Redis kept every event published after its restart: none was lost.
-                assert [row for row in comment_rows(events) if row in after] == after, stream.name
+                assert [row for row in live_events.comment_rows(events) if row in after] == after, (
+                    stream.name
+                )
             assert [p.process.pid for p in cluster.processes()] == pids
             assert all(p.process.poll() is None for p in cluster.processes())
             assert await node_b.finish() == 0, node_b.stderr.decode()

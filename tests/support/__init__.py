@@ -5,9 +5,9 @@
 - cluster: two `uvicorn app:app` processes sharing the real servers.
 - node: Node.js and the scripts of tests/js.
 - graphql: posting GraphQL over HTTP and reading the answer.
-- accounts, content: the API's documents, and helpers that register users and create,
-  delete and list posts, comments, follows, reactions and notifications.
-- ids: Relay global IDs.
+- accounts, posts, comments, follows, reactions, notifications: the API's documents, and
+  helpers that register users and create, delete and list what they write.
+- ids: Relay global IDs, and the node / nodes queries.
 - subscribers, live_events: recording subscription events, and checking them.
 - time_travel: waiting periods that pass at once.
 """

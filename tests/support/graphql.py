@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from support.accounts import Session
 
 PAGE_INFO = "pageInfo { hasNextPage endCursor hasPreviousPage startCursor }"
 
@@ -43,6 +47,15 @@ async def data(
     return body["data"]
 
 
+async def succeeded(
+    gql: GraphQLClient, mutation: str, variables: dict[str, Any], who: Session, name: str
+) -> dict[str, Any]:
+    """The `name` payload of a mutation made by `who`, which must report no errors."""
+    payload = (await data(gql, mutation, variables, who.token))[name]
+    assert payload["errors"] == [], payload
+    return payload
+
+
 def codes(payload: dict[str, Any]) -> list[str]:
     """The codes of a mutation payload's `errors` (the user errors it reports)."""
     return [error["code"] for error in payload["errors"]]
@@ -56,3 +69,8 @@ def top_level_code(body: dict[str, Any]) -> str:
 
 def node_ids(connection: dict[str, Any]) -> list[str]:
     return [edge["node"]["id"] for edge in connection["edges"]]
+
+
+def parse_time(value: str) -> datetime:
+    """A DateTime the API returned (ISO 8601, with its offset)."""
+    return datetime.fromisoformat(value)

@@ -1,8 +1,30 @@
-"""Relay global IDs as clients see them: base64url("Type:key") without padding."""
+"""Relay global IDs as clients see them: base64url("Type:key") without padding, and the
+`node` / `nodes` queries that fetch any object by its global ID."""
 
 from __future__ import annotations
 
 import base64
+
+NODE = """
+query($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on User { handle }
+    ... on Post { title status }
+    ... on Comment { body }
+    ... on Notification { kind }
+  }
+}"""
+NODES = """
+query($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    __typename id
+    ... on User { handle }
+    ... on Post { title }
+    ... on Comment { body }
+    ... on Notification { kind }
+  }
+}"""
 
 
 def global_id(type_name: str, key: int | str) -> str:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from support.accounts import Session
-from support.content import add_comment
+from support.comments import add_comment
 from support.graphql import GraphQLClient
 from support.subscribers import Event, Stream
 
@@ -74,6 +74,18 @@ async def probe_until_live(
     raise AssertionError(f"subscribers not live after {rounds} probe rounds: {state}")
 
 
+async def probe_comments_until_live(
+    gql: GraphQLClient, who: Session, post_id: str, streams: list[Stream]
+) -> dict[Stream, int]:
+    """`probe_until_live` for streams of `commentAdded` on a post: the probes are comments
+    "probe 1", "probe 2", ... that `who` adds to it."""
+
+    async def probe(k: int) -> None:
+        await add_comment(gql, who, post_id, f"probe {k}")
+
+    return await probe_until_live(probe, [(stream, is_probe_comment) for stream in streams])
+
+
 def cursor_key(cursor: str) -> tuple[int, ...]:
     """Cursors are opaque to clients; these are Redis stream ids, compared as such here."""
     return tuple(int(part) for part in cursor.split("-"))
@@ -93,6 +105,11 @@ async def settled(stream: Stream, count: int) -> list[Event]:
     stream.check()
     assert len(stream.events) == count, (stream.name, count, stream.events)
     return stream.events
+
+
+async def settled_after(stream: Stream, offset: int, count: int) -> list[Event]:
+    """The events after the first `offset`, which must be exactly `count` (see `settled`)."""
+    return (await settled(stream, offset + count))[offset:]
 
 
 def comment_rows(events: list[Event]) -> list[tuple[str, str, str]]:
