@@ -68,26 +68,27 @@ MAX_DISPLAY_NAME = 80
 
 
 @dataclass(frozen=True)
-class Followed:
+class Action:
+    """Something a user (the actor) did that may concern others."""
+
     actor_id: int
+
+
+@dataclass(frozen=True)
+class Followed(Action):
     followed_id: int
 
 
 @dataclass(frozen=True)
-class Commented:
-    actor_id: int
+class Commented(Action):
     post_author_id: int
     # The author of the comment replied to; None for a top-level comment.
     parent_author_id: int | None = None
 
 
 @dataclass(frozen=True)
-class Reacted:
-    actor_id: int
+class Reacted(Action):
     post_author_id: int
-
-
-Action = Followed | Commented | Reacted
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,6 @@ def notices(action: Action) -> list[Notice]:
             found.append(Notice(action.parent_author_id, NotificationKind.REPLIED))
         if action.parent_author_id != action.post_author_id:
             found.append(Notice(action.post_author_id, NotificationKind.COMMENTED))
-    else:
+    elif isinstance(action, Reacted):
         found.append(Notice(action.post_author_id, NotificationKind.REACTED))
     return [notice for notice in found if notice.recipient_id != action.actor_id]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
-from .bus import Event, SubscriberTooSlow
+from .bus import Event, OnCutOff, SubscriberTooSlow
 
 
 class _Ordered(Protocol):
@@ -28,9 +28,7 @@ class Subscriber(Generic[K]):
 
     __slots__ = ("_closed", "_error", "_on_cut_off", "_queue", "queue_size", "topic")
 
-    def __init__(
-        self, topic: str, queue_size: int, on_cut_off: Callable[[Exception], None] | None = None
-    ) -> None:
+    def __init__(self, topic: str, queue_size: int, on_cut_off: OnCutOff = None) -> None:
         self.topic = topic
         self.queue_size = queue_size
         # Tells the consumer at once, even while it is stuck writing to a stalled client.

@@ -66,6 +66,10 @@ class EventBusClosed(RuntimeError):
         super().__init__("the event bus is closed")
 
 
+# Called from the publishing side when a subscriber is cut off for falling behind.
+OnCutOff = Callable[[Exception], None] | None
+
+
 @runtime_checkable
 class EventBus(Protocol):
     async def publish(self, topic: str, data: dict[str, Any]) -> str:
@@ -73,10 +77,7 @@ class EventBus(Protocol):
         ...
 
     def subscribe(
-        self,
-        topic: str,
-        since: str | None = None,
-        on_cut_off: Callable[[Exception], None] | None = None,
+        self, topic: str, since: str | None = None, on_cut_off: OnCutOff = None
     ) -> AsyncIterator[Event]:
         """Events on ``topic`` published after the subscription starts.
 

@@ -7,14 +7,14 @@ import json
 import re
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from itertools import islice
 from typing import Any
 
 from ._base import BusBase
 from ._subscriber import Subscriber
-from .bus import CursorExpired, Event
+from .bus import CursorExpired, Event, OnCutOff
 
 # "<epoch>.<seq>": the epoch is random per bus instance, so a cursor handed out
 # before a restart is recognised as unknown instead of pointing at unrelated events.
@@ -76,10 +76,7 @@ class InMemoryEventBus(BusBase):
         return event.cursor
 
     async def subscribe(
-        self,
-        topic: str,
-        since: str | None = None,
-        on_cut_off: Callable[[Exception], None] | None = None,
+        self, topic: str, since: str | None = None, on_cut_off: OnCutOff = None
     ) -> AsyncIterator[Event]:
         since_seq = self._parse_cursor(topic, since) if since is not None else None
         self._check_open()

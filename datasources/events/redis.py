@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
 from typing import Any
 
@@ -36,7 +36,7 @@ from redis.typing import KeyT, StreamIdT
 
 from ._base import BusBase
 from ._subscriber import Subscriber
-from .bus import CursorExpired, Event
+from .bus import CursorExpired, Event, OnCutOff
 
 log = structlog.get_logger(__name__)
 
@@ -173,10 +173,7 @@ class RedisEventBus(BusBase):
     # -- subscribing ---------------------------------------------------------
 
     async def subscribe(
-        self,
-        topic: str,
-        since: str | None = None,
-        on_cut_off: Callable[[Exception], None] | None = None,
+        self, topic: str, since: str | None = None, on_cut_off: OnCutOff = None
     ) -> AsyncIterator[Event]:
         since_id = parse_stream_id(since) if since is not None else None
         self._check_open()

@@ -107,13 +107,12 @@ class RefreshTokenRepository:
     async def revoke(self, token_hash: str, reason: str = "logout") -> Rotation:
         """Revoke the family of this token: outcome ROTATED when this call revoked it,
         REVOKED when it already was, UNKNOWN when there is no such token."""
-        now = datetime.now(UTC)
         async with self._store.write() as session:
             found = await self._find_live(session, token_hash)
             if isinstance(found, Rotation):
                 return found
-            _, family = found
-            await self._revoke(session, family.id, now, reason)
+            family = found[1]
+            await self._revoke(session, family.id, datetime.now(UTC), reason)
             return _of_family(RotationOutcome.ROTATED, family)
 
     async def session_state(self, user_id: int, family_id: int | None) -> SessionState:
