@@ -19,6 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from datasources.relational import RelationalStore, open_relational_store
+from datasources.relational.migrate import upgrade
 from support.apps import (
     BACKENDS,
     RealServers,
@@ -45,9 +48,6 @@ from support.servers import (
     started,
 )
 from support.time_travel import TimeTravel
-
-from datasources.relational import RelationalStore, open_relational_store
-from datasources.relational.migrate import upgrade
 
 # Fixtures that start PostgreSQL, Redis or SecantusDB, or need Node.js: a test that
 # uses one of them, directly or through another fixture, needs servers.

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+
+from auth.tokens import issue_access_token
 from support.accounts import (
     LOGIN,
     LOGOUT,
@@ -21,8 +23,6 @@ from support.accounts import (
 from support.apps import RunningApp
 from support.graphql import GraphQLClient, codes, top_level_code
 from support.ids import key_of
-
-from auth.tokens import issue_access_token
 
 
 async def test_register_login_viewer(gql: GraphQLClient) -> None:

@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from support.accounts import LOGIN, PASSWORD, REFRESH, REGISTER, unique_handle
-from support.apps import BACKENDS, RunningApp, backend_settings, serving
-from support.graphql import GraphQLClient, codes, top_level_code
 
 import resolvers.accounts
 from resolvers.accounts import AUTH_RATE_LIMIT_WINDOW_SECONDS
+from support.accounts import LOGIN, PASSWORD, REFRESH, REGISTER, unique_handle
+from support.apps import BACKENDS, RunningApp, backend_settings, serving
+from support.graphql import GraphQLClient, codes, top_level_code
 
 PER_ADDRESS = 5
 PER_ACCOUNT = 3

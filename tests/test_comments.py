@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from support.accounts import Session, register_many
 from support.comments import (
     ADD_COMMENT,

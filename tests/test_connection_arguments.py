@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from support.accounts import register_many
 from support.apps import RunningApp
 from support.comments import add_comment

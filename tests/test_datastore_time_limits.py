@@ -22,9 +22,6 @@ import pytest
 from pymongo.errors import DuplicateKeyError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from support.apps import empty_relational_url
-from support.servers import available, find_secantus, free_port, secantus_command
-from support.time_travel import TimeTravel
 
 import datasources.documents.client
 from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
@@ -32,6 +29,9 @@ from datasources.documents.client import DocumentStoreUnavailable
 from datasources.failures import Failure, classify
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.engine import UnstorableText
+from support.apps import empty_relational_url
+from support.servers import available, find_secantus, free_port, secantus_command
+from support.time_travel import TimeTravel
 
 LIMIT_SECONDS = 0.3
 # Far longer than any limit here: a few seconds to minutes of work without a limit.

@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
-from support.apps import BACKENDS, app_with, backend_settings, migrate, start_app
-from support.graphql import GraphQLClient
 
 from datasources.relational import open_relational_store
+from support.apps import BACKENDS, app_with, backend_settings, migrate, start_app
+from support.graphql import GraphQLClient
 
 
 async def break_users_table(database_url: str) -> None:

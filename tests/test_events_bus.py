@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from support.servers import RedisHandle
 
 from datasources.events import (
     CursorExpired,
@@ -23,6 +22,7 @@ from datasources.events import (
     SubscriberTooSlow,
     open_event_bus,
 )
+from support.servers import RedisHandle
 
 pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
 from support.apps import RunningApp, own_app
 from support.node import JS_DIR, run_node
 

@@ -6,6 +6,7 @@ import base64
 
 import httpx
 import pytest
+
 from support.apps import RunningApp
 from support.graphql import GraphQLClient
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from support.accounts import register
 from support.apps import BACKENDS, backend_settings, start_app
 from support.comments import add_comment

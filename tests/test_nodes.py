@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from support.accounts import register, register_many
 from support.comments import ADD_COMMENT, DELETE_COMMENT, add_comment
 from support.follows import FOLLOW

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+
 from support.accounts import Session, register_many
 from support.graphql import GraphQLClient, data
 from support.posts import create_post

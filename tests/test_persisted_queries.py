@@ -23,12 +23,12 @@ from typing import Any
 
 import httpx
 import pytest
+
+import cli
 from support.accounts import register
 from support.apps import RunningApp, app_with
 from support.graphql import GraphQLClient
 from support.node import JS_DIR, run_node
-
-import cli
 
 APOLLO_SCRIPT = JS_DIR / "apollo_persisted.mjs"
 

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
+
 from support.accounts import moderator, register, register_many
 from support.apps import RunningApp
 from support.comments import POST_COMMENTS, add_comment, delete_comment

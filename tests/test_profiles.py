@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from support.accounts import Session, register
 from support.graphql import GraphQLClient, codes, data, top_level_code
 

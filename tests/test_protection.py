@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+
+from schema import build_schema
 from support.accounts import register
 from support.apps import RunningApp, app_with, own_app
 from support.graphql import GraphQLClient
-
-from schema import build_schema
 
 JWT = "a-strong-production-secret-for-the-tests-0123456789"
 

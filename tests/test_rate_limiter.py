@@ -11,8 +11,6 @@ from typing import TypeVar
 import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
-from support.servers import RedisHandle
-from support.time_travel import TimeTravel
 
 import datasources.rate_limits
 from datasources.rate_limits import (
@@ -22,6 +20,8 @@ from datasources.rate_limits import (
     Window,
     open_rate_limiter,
 )
+from support.servers import RedisHandle
+from support.time_travel import TimeTravel
 
 pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
 

@@ -19,12 +19,12 @@ import httpx
 import pytest
 import redis.asyncio
 import websockets
+
+import datasources.rate_limits
 from support.accounts import register
 from support.apps import BACKENDS, app_with, backend_settings, start_app
 from support.graphql import GraphQLClient
 from support.time_travel import TimeTravel
-
-import datasources.rate_limits
 
 
 async def new_token(http: httpx.AsyncClient) -> str:

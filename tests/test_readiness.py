@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
-from support.apps import RealServers, RunningApp, backend_settings, serving
-from support.servers import RedisHandle
 
 from datasources.relational import open_relational_store
+from support.apps import RealServers, RunningApp, backend_settings, serving
+from support.servers import RedisHandle
 
 
 async def readiness(app: RunningApp) -> httpx.Response:

@@ -18,9 +18,6 @@ import httpx
 import pytest
 from bson import ObjectId
 from sqlalchemy import select
-from support.apps import BACKENDS, RunningApp, backend_settings, serving
-from support.graphql import GraphQLClient
-from support.ids import global_id, key_of
 
 from datasources.documents.comments import sort_key
 from datasources.relational.models import Post, User
@@ -38,6 +35,9 @@ from seed import (
     seed,
 )
 from settings import Settings, load_settings
+from support.apps import BACKENDS, RunningApp, backend_settings, serving
+from support.graphql import GraphQLClient
+from support.ids import global_id, key_of
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = SeedOptions(users=30, posts=60, comments=300, seed=7)

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+
 from support.servers import RedisHandle, ServerUnavailable, Starter, create_database, redis_server
 
 

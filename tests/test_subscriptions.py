@@ -17,6 +17,8 @@ import websockets
 from gql import Client
 from gql import gql as document
 from gql.transport.exceptions import TransportQueryError
+
+from auth.tokens import issue_access_token
 from support.accounts import register
 from support.apps import BACKENDS, RunningApp, app_with
 from support.comments import add_comment
@@ -25,8 +27,6 @@ from support.ids import key_of
 from support.posts import create_post
 from support.reactions import react
 from support.subscribers import transport
-
-from auth.tokens import issue_access_token
 
 COMMENTS = document(
     "subscription($p: ID!, $since: String) { commentAdded(postId: $p, since: $since) "

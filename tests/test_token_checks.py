@@ -15,16 +15,16 @@ import jwt
 import pytest
 import websockets
 from sqlalchemy import delete, event
-from support.accounts import LOGIN, LOGOUT, PASSWORD, REFRESH, VIEWER, Session, register
-from support.apps import RunningApp
-from support.graphql import GraphQLClient, top_level_code
-from support.ids import key_of
-from support.time_travel import TimeTravel
 
 import resolvers.context
 from auth.tokens import hash_refresh_token, issue_access_token
 from datasources.relational import open_relational_store
 from datasources.relational.models import User
+from support.accounts import LOGIN, LOGOUT, PASSWORD, REFRESH, VIEWER, Session, register
+from support.apps import RunningApp
+from support.graphql import GraphQLClient, top_level_code
+from support.ids import key_of
+from support.time_travel import TimeTravel
 
 ROOT = Path(__file__).resolve().parent.parent
 # Long enough that the requests a test makes in a row share it; the tests do not wait it

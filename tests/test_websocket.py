@@ -10,15 +10,15 @@ from gql import Client
 from gql import gql as document
 from gql.transport.exceptions import TransportError, TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
+from websockets.exceptions import ConnectionClosed
+
+import resolvers.context
+from auth.tokens import issue_access_token
 from support.accounts import register, unique_handle
 from support.apps import RunningApp, backend_settings, serving
 from support.graphql import GraphQLClient
 from support.ids import key_of
 from support.time_travel import TimeTravel
-from websockets.exceptions import ConnectionClosed
-
-import resolvers.context
-from auth.tokens import issue_access_token
 
 VIEWER = document("query { viewer { handle } }")
 

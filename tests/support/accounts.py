@@ -7,10 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from datasources.relational import open_relational_store
 from support.apps import RunningApp
 from support.graphql import GraphQLClient
-
-from datasources.relational import open_relational_store
 
 PASSWORD = "correct horse battery"
 AUTH_FIELDS = """

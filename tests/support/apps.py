@@ -20,11 +20,11 @@ import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
-from support.servers import RedisHandle, create_database, free_port
 
 from datasources.relational import open_relational_store
 from datasources.relational.migrate import upgrade
 from settings import Settings, load_settings
+from support.servers import RedisHandle, create_database, free_port
 
 BACKENDS = ["embedded", "real"]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
 from support.apps import Endpoints, RealServers, http_client
 from support.graphql import GraphQLClient
 from support.servers import RedisHandle, create_database, free_port

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from support.servers import ServerUnavailable
 
 REPO = Path(__file__).resolve().parents[2]

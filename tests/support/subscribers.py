@@ -12,6 +12,7 @@ from typing import Any
 
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
+
 from support.node import JS_DIR
 
 NODE_SCRIPT = JS_DIR / "subscribe.mjs"
