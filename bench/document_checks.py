@@ -15,10 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
-from test_protection import HOSTILE  # noqa: E402
-
 from schema import build_schema  # noqa: E402
 from schema.document_checks import DocumentChecks  # noqa: E402
+from test_protection import HOSTILE  # noqa: E402
 
 
 def main() -> None:
