@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from datasources.stores import Datastores, open_datastores
+from datasources.stores import Datastores, open_datastores_for
 from schema import AgoraSchema, build_schema
 from settings import Settings, load_settings
 
@@ -43,16 +43,9 @@ def settings(data_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def stores(settings: Settings, data_dir: Path) -> AsyncIterator[Datastores]:
+async def stores(settings: Settings) -> AsyncIterator[Datastores]:
     """The embedded datastores, opened once (about half a second) and migrated."""
-    opened = await open_datastores(
-        database_url=settings.sqlalchemy_url,
-        mongodb_url=None,
-        mongodb_database=settings.mongodb_database,
-        redis_url=None,
-        data_dir=data_dir,
-        migrate=True,
-    )
+    opened = await open_datastores_for(settings)
     yield opened
     await opened.close()
 
