@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     # with trusted_documents_only, only those documents run.
     trusted_documents_file: Path | None = None
     trusted_documents_only: bool = False
+    # /metrics: open in development; in production only with this bearer token set.
+    metrics_token: SecretStr | None = None
 
     _jwt_key: str | None = PrivateAttr(default=None)
 
@@ -100,7 +102,9 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("database_url", "mongodb_url", "redis_url", "jwt_secret", mode="before")
+    @field_validator(
+        "database_url", "mongodb_url", "redis_url", "jwt_secret", "metrics_token", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
