@@ -1,10 +1,12 @@
-"""The `agora` command: serve, migrate, set-role, trust, seed."""
+"""The `agora` command: serve, migrate, set-role, trust, seed, schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Callable
 
 from domain import Role
@@ -16,16 +18,49 @@ Command = Callable[[Settings, argparse.Namespace], int]
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    workers = args.workers
+    if workers > 1:
+        embedded = [
+            name
+            for name, url in (
+                ("DATABASE_URL", settings.database_url),
+                ("MONGODB_URL", settings.mongodb_url),
+                ("REDIS_URL", settings.redis_url),
+            )
+            if not url
+        ]
+        if embedded:
+            return refuse(
+                f"agora serve: --workers {workers} needs {', '.join(embedded)} set: the "
+                "embedded SQLite file, document server and in-process event bus serve "
+                "one process (set DATABASE_URL, MONGODB_URL and REDIS_URL, or drop --workers)"
+            )
+        # Metrics from every worker are summed through files in one shared folder.
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="agora-metrics-"))
     uvicorn.run(
         "app:app",
         host=args.host or settings.host,
         port=args.port or settings.port,
+        workers=workers,
         # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only.
         proxy_headers=False,
         ws_max_size=settings.ws_max_message_bytes,
         log_level=settings.log_level.lower(),
         lifespan="on",
     )
+    return 0
+
+
+def refuse(line: str) -> int:
+    """An operational error: one line on stderr, exit code 2."""
+    print(line, file=sys.stderr)
+    return 2
+
+
+def print_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from schema import schema_sdl
+
+    sys.stdout.write(schema_sdl())
     return 0
 
 
@@ -113,7 +148,13 @@ def trust(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def store_label(settings: Settings) -> str:
-    return "PostgreSQL" if settings.database_url else f"SQLite ({settings.sqlalchemy_url})"
+    """The relational database, named by its URL (the password left out)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.sqlalchemy_url)
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite ({url.database})"
+    return f"PostgreSQL ({url.host}:{url.port or 5432}/{url.database})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd = command(serve, "serve", "serve the API (HOST/PORT from the environment)")
     serve_cmd.add_argument("--host")
     serve_cmd.add_argument("--port", type=int)
+    serve_cmd.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (more than 1 needs DATABASE_URL, MONGODB_URL and REDIS_URL)",
+    )
+
+    command(print_schema, "schema", "print the GraphQL schema (SDL), as in schema.graphql")
 
     migrate_cmd = command(migrate, "migrate", "apply database migrations")
     migrate_cmd.add_argument("--revision", default="head")
