@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Callable
 
 from domain import Role
-from settings import Settings, load_settings_or_exit
+from settings import Settings, StartupFailure, load_settings_or_exit
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
@@ -37,10 +39,16 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             )
         # Metrics from every worker are summed through files in one shared folder.
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="agora-metrics-"))
+    host, port = args.host or settings.host, args.port or settings.port
+    try:
+        check_address(host, port)
+        asyncio.run(check_datastores(settings))
+    except StartupFailure as failure:
+        return refuse(f"agora serve: {failure}")
     uvicorn.run(
         "app:app",
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         workers=workers,
         # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only.
         proxy_headers=False,
@@ -49,6 +57,54 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         lifespan="on",
     )
     return 0
+
+
+def check_address(host: str, port: int) -> None:
+    """HOST resolves to an address of this machine and PORT is free on it."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise StartupFailure(
+            f"HOST={host} does not resolve to an address ({error.strerror}); set HOST to "
+            "an address of this machine, such as 127.0.0.1 or 0.0.0.0"
+        ) from None
+    family, kind, protocol, _, address = addresses[0]
+    with socket.socket(family, kind, protocol) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by a stopped server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise StartupFailure(
+                    f"port {port} on {host} is in use by another process; stop it, or "
+                    "set PORT (or --port) to a free port"
+                ) from None
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise StartupFailure(
+                    f"HOST={host} is not an address of this machine; set HOST to one, "
+                    "such as 127.0.0.1 or 0.0.0.0"
+                ) from None
+            raise StartupFailure(f"cannot listen on {host}:{port} ({error.strerror})") from None
+
+
+async def check_datastores(settings: Settings) -> None:
+    """What would otherwise fail during start-up, or at the first request."""
+    from datasources.data_folder import hold_data_folder
+    from datasources.reachability import check_reachable
+    from datasources.relational import open_relational_store
+    from datasources.relational.migrate import check_migrated
+
+    if not (settings.database_url and settings.mongodb_url):
+        # Held by this process, which is the server: released when it exits.
+        hold_data_folder(settings.data_dir)
+    await check_reachable(settings)
+    if settings.is_production:
+        store = open_relational_store(settings.sqlalchemy_url)
+        try:
+            await check_migrated(store)
+        finally:
+            await store.close()
 
 
 def refuse(line: str) -> int:
@@ -66,7 +122,7 @@ def print_schema(settings: Settings, args: argparse.Namespace) -> int:
 
 def migrate(settings: Settings, args: argparse.Namespace) -> int:
     from datasources.relational import open_relational_store
-    from datasources.relational.migrate import upgrade
+    from datasources.relational.migrate import describe_database, upgrade
 
     async def run() -> None:
         store = open_relational_store(settings.sqlalchemy_url)
@@ -75,8 +131,15 @@ def migrate(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
-    asyncio.run(run())
-    print(f"migrated {store_label(settings)} to {args.revision}")
+    try:
+        asyncio.run(run())
+    except Exception as error:
+        first_line = (str(error).splitlines() or [""])[0]
+        return refuse(
+            f"agora migrate: could not migrate {describe_database(settings.sqlalchemy_url)}: "
+            f"{type(error).__name__}: {first_line[:200]}"
+        )
+    print(f"migrated {describe_database(settings.sqlalchemy_url)} to {args.revision}")
     return 0
 
 
@@ -122,6 +185,8 @@ def seed_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     except (seed.SeedRefused, ValueError) as error:
         print(f"agora seed: {error}", file=sys.stderr)
         return 1
+    except StartupFailure as failure:
+        return refuse(f"agora seed: {failure}")
     Console().print(seed.summary_table(summary))
     return 0
 
@@ -145,16 +210,6 @@ def trust(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{digest}  {source}")
     print(f"{len(added)} document(s) trusted in {manifest}")
     return 0
-
-
-def store_label(settings: Settings) -> str:
-    """The relational database, named by its URL (the password left out)."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(settings.sqlalchemy_url)
-    if url.get_backend_name() == "sqlite":
-        return f"SQLite ({url.database})"
-    return f"PostgreSQL ({url.host}:{url.port or 5432}/{url.database})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,10 @@ class ConfigError(Exception):
     """A configuration problem, phrased as one line that names the variable."""
 
 
+class StartupFailure(Exception):
+    """Why the server (or a command) cannot start, in one line that says what to do."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
