@@ -20,6 +20,10 @@ Command = Callable[[Settings, argparse.Namespace], int]
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from logs import configure_logging
+
+    # Before uvicorn logs anything (with several workers, its supervisor logs here).
+    configure_logging(settings.log_level, json=settings.is_production)
     workers = args.workers
     if workers > 1:
         embedded = [
@@ -35,7 +39,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             return refuse(
                 f"agora serve: --workers {workers} needs {', '.join(embedded)} set: the "
                 "embedded SQLite file, document server and in-process event bus serve "
-                "one process (set DATABASE_URL, MONGODB_URL and REDIS_URL, or drop --workers)"
+                "one process (set DATABASE_URL, MONGODB_URL and REDIS_URL, or drop --workers)",
+                settings,
             )
         # Metrics from every worker are summed through files in one shared folder.
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="agora-metrics-"))
@@ -44,7 +49,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         check_address(host, port)
         asyncio.run(check_datastores(settings))
     except StartupFailure as failure:
-        return refuse(f"agora serve: {failure}")
+        return refuse(f"agora serve: {failure}", settings)
     uvicorn.run(
         "app:app",
         host=host,
@@ -54,6 +59,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=False,
         ws_max_size=settings.ws_max_message_bytes,
         log_level=settings.log_level.lower(),
+        # Logging is logs.configure_logging's; the access line is web.access_log's.
+        log_config=None,
+        access_log=False,
         lifespan="on",
     )
     return 0
@@ -107,9 +115,11 @@ async def check_datastores(settings: Settings) -> None:
             await store.close()
 
 
-def refuse(line: str) -> int:
-    """An operational error: one line on stderr, exit code 2."""
-    print(line, file=sys.stderr)
+def refuse(line: str, settings: Settings) -> int:
+    """An operational error: one line on stderr (JSON in production), exit code 2."""
+    from logs import report_failure
+
+    report_failure(line, json=settings.is_production)
     return 2
 
 
@@ -137,7 +147,8 @@ def migrate(settings: Settings, args: argparse.Namespace) -> int:
         first_line = (str(error).splitlines() or [""])[0]
         return refuse(
             f"agora migrate: could not migrate {describe_database(settings.sqlalchemy_url)}: "
-            f"{type(error).__name__}: {first_line[:200]}"
+            f"{type(error).__name__}: {first_line[:200]}",
+            settings,
         )
     print(f"migrated {describe_database(settings.sqlalchemy_url)} to {args.revision}")
     return 0
@@ -186,7 +197,7 @@ def seed_demo_data(settings: Settings, args: argparse.Namespace) -> int:
         print(f"agora seed: {error}", file=sys.stderr)
         return 1
     except StartupFailure as failure:
-        return refuse(f"agora seed: {failure}")
+        return refuse(f"agora seed: {failure}", settings)
     Console().print(seed.summary_table(summary))
     return 0
 

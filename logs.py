@@ -1,7 +1,11 @@
-"""Structured logging: JSON in production, readable lines in development.
+"""Structured logging: one JSON object per line in production, readable lines in development.
 
-The request id is bound with structlog's contextvars, so every line logged
-while a request is handled carries it, including lines from the error masker.
+Every line of the process goes through here: the app's own (structlog), and those of
+libraries that log with the standard library (uvicorn's start-up, errors and shutdown,
+Strawberry, asyncio, warnings), which the root handler renders with the same
+processors. Each line has `timestamp`, `level`, `event` and `request_id` (null outside
+a request); the request id is bound with structlog's contextvars, so every line
+logged while a request is handled carries it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import structlog
 SECRET_KEYS = frozenset(
     {"password", "token", "access_token", "refresh_token", "authorization", "jwt_secret", "secret"}
 )
+# uvicorn installs handlers of its own on these; their lines are re-routed to the root
+# handler (uvicorn's access line is replaced by web.access_log's, which knows more).
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -26,21 +33,32 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
-def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
+def _every_line_has_a_request_id(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event.setdefault("request_id", None)
+    return event
+
+
+def _processors(*, json: bool) -> tuple[list[Any], Any]:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if json
-        # Plain tracebacks: rich ones print local variables, passwords included.
-        else structlog.dev.ConsoleRenderer(
-            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
-        )
+    if json:
+        shared.append(_every_line_has_a_request_id)
+        return shared, structlog.processors.JSONRenderer()
+    # Plain tracebacks: rich ones print local variables, passwords included.
+    renderer = structlog.dev.ConsoleRenderer(
+        colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
     )
+    return shared, renderer
+
+
+def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
+    shared, renderer = _processors(json=json)
     structlog.configure(
         processors=[
             *shared,
@@ -51,8 +69,41 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    # Libraries log through stdlib logging; keep their noise at WARNING.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
+    # The standard library's records: the same processors, then the same renderer.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info if json else structlog.dev.set_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    # Libraries' chatter stays at WARNING; uvicorn's own lifecycle lines are kept.
+    root.setLevel(logging.WARNING)
+    for name in UVICORN_LOGGERS:
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.getLevelName(level))
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.captureWarnings(True)
+
+
+def report_failure(line: str, *, json: bool) -> None:
+    """Why the process cannot go on, as its last line on stderr: in production one JSON
+    object like every other line (written whether or not logging is configured yet)."""
+    if json:
+        shared, renderer = _processors(json=True)
+        event: Any = {"event": line}
+        for processor in (*shared, renderer):
+            event = processor(None, "error", event)
+        line = event
+    print(line, file=sys.stderr)
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

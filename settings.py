@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from logs import report_failure
 
 # Secrets shorter than this, or well-known placeholders, are refused in production.
 MIN_JWT_SECRET_LENGTH = 32
@@ -242,5 +243,7 @@ def load_settings_or_exit(**overrides: object) -> Settings:
     try:
         return load_settings(**overrides)
     except ConfigError as error:
-        print(f"agora: {error}", file=sys.stderr)
+        # The settings are invalid, so whether this is production is read directly.
+        production = os.environ.get("APP_ENV", "").strip().lower() == "production"
+        report_failure(f"agora: {error}", json=production)
         raise SystemExit(2) from None

@@ -3,6 +3,7 @@ thing to do, exit code 2, no traceback, for each way a deployment commonly goes 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -47,6 +48,10 @@ def one_line_refusal(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
+    if lines[0].startswith("{"):  # production: the line is a JSON log record
+        record = json.loads(lines[0])
+        assert record["level"] == "error", record
+        return str(record["event"])
     return lines[0]
 
 
