@@ -31,6 +31,7 @@ from support.apps import (
     http_client,
     serving,
 )
+from support.browser import find_chromium
 from support.cluster import Cluster, running_cluster
 from support.graphql import GraphQLClient
 from support.node import find_node
@@ -49,7 +50,7 @@ from support.servers import (
 )
 from support.time_travel import TimeTravel
 
-# Fixtures that start PostgreSQL, Redis or SecantusDB, or need Node.js: a test that
+# Fixtures that start PostgreSQL, Redis or SecantusDB, or need Node.js or Chromium: a test that
 # uses one of them, directly or through another fixture, needs servers.
 SERVER_FIXTURES = frozenset(
     {
@@ -61,6 +62,7 @@ SERVER_FIXTURES = frozenset(
         "start_redis",
         "start_secantus",
         "node",
+        "chromium_binary",
     }
 )
 # Parameters that pick the real-servers variant of a fixture or a test: the "real"
@@ -101,6 +103,12 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHandle]:
 @pytest.fixture(scope="session")
 def secantus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from started(secantus_server, tmp_path_factory.mktemp("secantus"))
+
+
+@pytest.fixture(scope="session")
+def chromium_binary() -> str:
+    """Debian's Chromium, for the tests that drive a real browser."""
+    return available(find_chromium)
 
 
 @pytest.fixture(scope="session")

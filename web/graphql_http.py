@@ -34,6 +34,7 @@ from schema import AgoraSchema
 from schema.admission import begin_admission
 from settings import Settings
 from web.client_address import ClientAddresses
+from web.graphiql import graphiql_page
 from web.persisted_documents import PersistedDocuments, Refusal, load_manifest
 from web.request_id import current_request_id
 
@@ -145,10 +146,9 @@ def _check_types(parameters: Mapping[str, Any]) -> None:
 
 
 class GraphQLOverHTTP:
-    def __init__(self, schema: AgoraSchema, settings: Settings, ide: Any) -> None:
+    def __init__(self, schema: AgoraSchema, settings: Settings) -> None:
         self.schema = schema
         self.settings = settings
-        self.ide = ide  # renders GraphiQL in development
         self.addresses = ClientAddresses(settings.trusted_proxies)
         manifest = None
         if settings.trusted_documents_file is not None:
@@ -163,7 +163,7 @@ class GraphQLOverHTTP:
         if wants_ide(request):
             if self.settings.is_production:
                 return Response(status_code=404)
-            return await self.ide.render_graphql_ide(request)
+            return graphiql_page()
         media_type = negotiate(request.headers.get("accept"))
         if media_type is None:
             return _error_response(

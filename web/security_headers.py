@@ -1,7 +1,9 @@
 """Security headers on every HTTP response.
 
 API responses forbid everything a browser could do with them (no framing, no
-sniffing, no scripts); the GraphiQL page (development only) keeps its own needs.
+sniffing, no scripts). A response that sets its own Content-Security-Policy keeps it: the
+GraphiQL page (development only, `web.graphiql`) allows its own origin's scripts and
+styles. Every other response, HTML included, gets the API's `default-src 'none'`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ COMMON = {
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }
-API_ONLY = {"content-security-policy": "default-src 'none'; frame-ancestors 'none'"}
+DEFAULT_CSP = {"content-security-policy": "default-src 'none'; frame-ancestors 'none'"}
 PRODUCTION = {"strict-transport-security": "max-age=31536000; includeSubDomains"}
 
 
@@ -32,9 +34,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                extra = dict(COMMON)
-                if not headers.get("content-type", "").startswith("text/html"):
-                    extra.update(API_ONLY)
+                extra = {**COMMON, **DEFAULT_CSP}
                 if self.production:
                     extra.update(PRODUCTION)
                 for name, value in extra.items():
