@@ -12,17 +12,23 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datasources.stores import open_datastores_for
 from logs import configure_logging, get_logger
 from resolvers.posts import finish_deletions
 from schema import build_schema
-from settings import Settings, load_settings_or_exit
+from settings import Settings, StartupFailure, load_settings_or_exit
+from telemetry.tracing import TracingMiddleware
+from telemetry.tracing import configure_or_exit as configure_tracing
+from web.access_log import AccessLogMiddleware
 from web.body_limit import BodyLimitMiddleware
+from web.graphiql import ASSETS_PATH, asset_routes
 from web.graphql_http import GraphQLOverHTTP
 from web.graphql_view import AgoraGraphQL
 from web.health import healthz, readyz
+from web.metrics import MetricsMiddleware, metrics_endpoint
 from web.request_id import RequestIdMiddleware
 from web.security_headers import SecurityHeadersMiddleware
 
@@ -32,14 +38,21 @@ log = get_logger("agora")
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings_or_exit()
     configure_logging(settings.log_level, json=settings.is_production)
+    # From the OTEL_* variables; before the schema and the stores ask whether it is on.
+    tracing = configure_tracing(json=settings.is_production)
     schema = build_schema(production=settings.is_production)
     graphql = AgoraGraphQL(schema, settings)
-    graphql_http = GraphQLOverHTTP(schema, settings, ide=graphql)
+    graphql_http = GraphQLOverHTTP(schema, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.jwt_key()  # fail at start-up, not on the first login
-        app.state.stores = await open_datastores_for(settings)
+        try:
+            app.state.stores = await open_datastores_for(settings)
+        except StartupFailure as failure:
+            log.error(str(failure))
+            app.state.startup_failure_logged = True
+            raise
         await finish_deletions(app.state.stores)
         log.info(
             "agora ready",
@@ -58,11 +71,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
             Route("/graphql", graphql_http.__call__, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Mount(ASSETS_PATH, routes=asset_routes(production=settings.is_production)),
         ],
         middleware=[
+            Middleware(NoTracebackForLoggedStartupFailures),
+            *([Middleware(TracingMiddleware)] if tracing else []),  # spans the rest
             Middleware(RequestIdMiddleware),
+            Middleware(AccessLogMiddleware),
+            Middleware(MetricsMiddleware),
             Middleware(SecurityHeadersMiddleware, production=settings.is_production),
             Middleware(
                 CORSMiddleware,
@@ -86,6 +105,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+class NoTracebackForLoggedStartupFailures:
+    """uvicorn logs the traceback Starlette makes of a failed start-up; a StartupFailure
+    is already one line in the log (the lifespan wrote it), so the traceback is dropped."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_traceback(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed" and getattr(
+                scope["app"].state, "startup_failure_logged", False
+            ):
+                message = {"type": "lifespan.startup.failed", "message": ""}
+            await send(message)
+
+        await self.app(scope, receive, send_without_traceback)
 
 
 def __getattr__(name: str) -> Starlette:

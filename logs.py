@@ -40,12 +40,26 @@ def _every_line_has_a_request_id(
     return event
 
 
+def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """With tracing on (telemetry.tracing), a line logged inside a span names its trace,
+    so a log line leads to its trace and back. Costs nothing while OpenTelemetry has not
+    been imported, which is the case unless tracing is configured."""
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is not None:
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            event["trace_id"] = format(span.trace_id, "032x")
+            event["span_id"] = format(span.span_id, "016x")
+    return event
+
+
 def _processors(*, json: bool) -> tuple[list[Any], Any]:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
+        _trace_ids,
     ]
     if json:
         shared.append(_every_line_has_a_request_id)

@@ -16,6 +16,8 @@ from pymongo import monitoring
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from telemetry import metrics
+
 # Driver chatter that is not a round trip made on behalf of a request.
 _MONGO_HOUSEKEEPING = frozenset(
     {
@@ -65,6 +67,37 @@ def instrument_engine(engine: AsyncEngine) -> None:
         # PostgreSQL's is not seen here at all, so skip it to count alike.
         if stats is not None and not statement.startswith("BEGIN"):
             stats.sql += 1
+
+    _measure_pool(engine)
+
+
+def _measure_pool(engine: AsyncEngine) -> None:
+    """Connections checked out of the engine's pool (a detached one leaves the pool), and
+    the pool's size while the engine is open."""
+    pool = engine.sync_engine.pool
+    size = pool.size() if hasattr(pool, "size") else 0
+    overflow = max(getattr(pool, "_max_overflow", 0), 0)
+    metrics.pool_opened(size, overflow)
+    disposed = False
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(*_: Any) -> None:
+        metrics.connection_checked_out()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(*_: Any) -> None:
+        metrics.connection_returned()
+
+    @event.listens_for(engine.sync_engine, "detach")
+    def _detached(*_: Any) -> None:
+        metrics.connection_returned()
+
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _disposed(*_: Any) -> None:
+        nonlocal disposed
+        if not disposed:
+            disposed = True
+            metrics.pool_closed(size, overflow)
 
 
 class MongoCommandCounter(monitoring.CommandListener):

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from datasources.data_folder import hold_data_folder, release_data_folder
 from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
 from datasources.events import EventBus, open_event_bus
 from datasources.instrumentation import MongoCommandCounter, instrument_engine
 from datasources.rate_limits import RateLimiter, open_rate_limiter
 from datasources.relational import RelationalStore, open_relational_store
-from datasources.relational.migrate import upgrade
+from datasources.relational.migrate import check_migrated, upgrade
 from settings import Settings
+from telemetry.tracing import mongo_command_tracers, trace_engine, trace_redis
 
 
 @dataclass
@@ -21,6 +23,8 @@ class Datastores:
     documents: DocumentStore
     events: EventBus
     limits: RateLimiter
+    # The data folder these stores hold (see datasources.data_folder), if any.
+    data_dir: Path | None = None
 
     async def close(self) -> None:
         # Each close is attempted even if an earlier one fails.
@@ -35,6 +39,9 @@ class Datastores:
                 await close()
             except Exception as error:
                 errors.append(error)
+        if self.data_dir is not None:
+            release_data_folder(self.data_dir)
+            self.data_dir = None
         if errors:
             raise errors[0]
 
@@ -53,20 +60,27 @@ async def open_datastores(
     mongodb_timeout_ms: int | None = None,
     mongodb_server_selection_timeout_ms: int | None = None,
 ) -> Datastores:
+    # The embedded datastores keep their files in data_dir: one process at a time.
+    uses_data_dir = mongodb_url is None or database_url.startswith("sqlite")
+    if uses_data_dir:
+        hold_data_folder(data_dir)
     relational = open_relational_store(
         database_url, statement_timeout_seconds=statement_timeout_seconds
     )
     instrument_engine(relational.engine)
+    trace_engine(relational.engine)  # this and the other trace_* do nothing unless tracing
     embedded = EmbeddedDocumentServer(data_dir) if mongodb_url is None else None
     documents: DocumentStore | None = None
     try:
         if migrate:
             await upgrade(relational)
+        else:
+            await check_migrated(relational)
         documents = await open_document_store(
             mongodb_url,
             mongodb_database,
             embedded=embedded,
-            event_listeners=[MongoCommandCounter()],
+            event_listeners=[MongoCommandCounter(), *mongo_command_tracers()],
             timeout_ms=mongodb_timeout_ms,
             server_selection_timeout_ms=mongodb_server_selection_timeout_ms,
         )
@@ -81,8 +95,20 @@ async def open_datastores(
         elif embedded is not None:
             await embedded.stop()
         await relational.close()
+        if uses_data_dir:
+            release_data_folder(data_dir)
         raise
-    return Datastores(relational, documents, events, open_rate_limiter(redis_url))
+    limits = open_rate_limiter(redis_url)
+    # The Redis clients' pools, not the event bus's reader: its XREAD BLOCK loop is no
+    # request's work (the in-process stores have no `_client`).
+    trace_redis(getattr(events, "_client", None), getattr(limits, "_client", None))
+    return Datastores(
+        relational,
+        documents,
+        events,
+        limits,
+        data_dir if uses_data_dir else None,
+    )
 
 
 async def open_datastores_for(settings: Settings, *, time_limits: bool = True) -> Datastores:

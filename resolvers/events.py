@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Self
 
 from datasources.stores import Datastores
 from logs import get_logger
+from telemetry import metrics
 
 log = get_logger(__name__)
 
@@ -99,5 +100,6 @@ async def announce(stores: Datastores, topic: str, event: Announcement) -> None:
     """Publish after the write committed; a bus failure is logged, never the mutation's."""
     try:
         await asyncio.wait_for(stores.events.publish(topic, event.data()), PUBLISH_TIMEOUT_SECONDS)
+        metrics.event_published(type(event).__name__)
     except Exception as error:  # the write stands; live subscribers miss this one event
         log.warning("event not published", topic=topic, error=type(error).__name__)

@@ -23,6 +23,7 @@ from resolvers.events import (
     ReactionsChanged,
 )
 from resolvers.visibility import visible_comment, visible_notification, visible_post
+from telemetry import metrics
 
 log = get_logger(__name__)
 
@@ -133,6 +134,7 @@ def deliver(
             announced = event_type.read(event.data)
             found = await resolve(announced) if announced is not None else None
             if found is not None:
+                metrics.event_delivered(event_type.__name__)
                 yield event.cursor, found
             elif ends_when_hidden:
                 return

@@ -11,6 +11,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from schema.access_log import OperationForAccessLog
 from schema.admission import AdmissionControl
 from schema.comments import Comment
 from schema.document_checks import DocumentChecks
@@ -18,11 +19,14 @@ from schema.errors import ErrorPolicy, log_errors
 from schema.introspection import NoSchemaIntrospection, hide_types
 from schema.mutation import Mutation
 from schema.notifications import Notification
+from schema.operation_metrics import OperationMetrics
+from schema.operation_span import OperationSpan
 from schema.posts import Post
 from schema.query import Query
 from schema.query_stats import QueryStatsInLogs, QueryStatsInResponse
 from schema.subscription import Subscription
 from schema.users import User
+from telemetry.tracing import tracing_enabled
 
 
 class FreshLoadersPerOperation(SchemaExtension):
@@ -73,11 +77,16 @@ def build_schema(*, production: bool) -> AgoraSchema:
 
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorPolicy,
+        OperationMetrics,  # right after ErrorPolicy: sees the errors with their codes
         admission,
         FreshLoadersPerOperation,
         OperationRules,
         QueryStatsInLogs if production else QueryStatsInResponse,
+        OperationForAccessLog,
     ]
+    if tracing_enabled():
+        # Last, so innermost: it sees the errors before ErrorPolicy presents them.
+        extensions.append(OperationSpan)
     schema = AgoraSchema(
         query=Query,
         mutation=Mutation,

@@ -6,56 +6,18 @@ and the duration. Development lines stay for people to read."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from support.servers import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
-AGORA = [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())"]
-CONFIGURATION = {"APP_ENV", "DATABASE_URL", "MONGODB_URL", "REDIS_URL", "HOST", "PORT"}
-
-
-def environment(data_dir: Path, **extra: str) -> dict[str, str]:
-    base = {name: value for name, value in os.environ.items() if name not in CONFIGURATION}
-    return {**base, "DATA_DIR": str(data_dir), **extra}
+from support.commands import agora, agora_serving, environment
 
 
 def serve_and_stop(env: dict[str, str], log_path: Path, exchange: Any) -> list[str]:
-    """Starts `agora serve`, runs `exchange(url)` against it, stops it with SIGTERM as a
-    process manager does; returns every line the process wrote to stdout and stderr."""
-    port = free_port()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*AGORA, "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 45
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.2)
-            exchange(url)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+    """Runs `exchange(url)` against `agora serve`; every line the process wrote."""
+    with agora_serving(env, log_path) as (url, _):
+        exchange(url)
     return log_path.read_text().splitlines()
 
 
@@ -70,9 +32,7 @@ def post(url: str, body: bytes, request_id: str) -> httpx.Response:
 
 def test_every_production_line_is_one_json_object(tmp_path: Path) -> None:
     env = environment(tmp_path / "data", APP_ENV="production", JWT_SECRET="j" * 40)
-    migrated = subprocess.run(
-        [*AGORA, "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
+    migrated = agora("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
 
     def exchange(url: str) -> None:
@@ -119,9 +79,7 @@ def test_every_production_line_is_one_json_object(tmp_path: Path) -> None:
 
 def test_a_production_start_up_failure_is_one_json_line(tmp_path: Path) -> None:
     env = environment(tmp_path, APP_ENV="production", JWT_SECRET="j" * 40)
-    result = subprocess.run(
-        [*AGORA, "serve"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
+    result = agora("serve", env=env)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     record = json.loads(line)
@@ -131,9 +89,7 @@ def test_a_production_start_up_failure_is_one_json_line(tmp_path: Path) -> None:
 
 def test_a_production_configuration_error_is_one_json_line(tmp_path: Path) -> None:
     env = environment(tmp_path, APP_ENV="production", JWT_SECRET="short")
-    result = subprocess.run(
-        [*AGORA, "serve"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
+    result = agora("serve", env=env)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert json.loads(line)["event"].startswith("agora: invalid configuration: JWT_SECRET")

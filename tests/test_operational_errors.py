@@ -4,42 +4,19 @@ thing to do, exit code 2, no traceback, for each way a deployment commonly goes 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from support.commands import AGORA, ROOT, agora, agora_serving, environment
 from support.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-AGORA = [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())"]
 PRODUCTION = {"APP_ENV": "production", "JWT_SECRET": "p" * 40}
-# Variables of the developer's shell that would change what these commands do.
-CONFIGURATION = {"APP_ENV", "DATABASE_URL", "MONGODB_URL", "REDIS_URL", "HOST", "PORT"}
-
-
-def environment(data_dir: Path, **extra: str) -> dict[str, str]:
-    base = {name: value for name, value in os.environ.items() if name not in CONFIGURATION}
-    return {**base, "DATA_DIR": str(data_dir), **extra}
-
-
-def agora(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*AGORA, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def one_line_refusal(result: subprocess.CompletedProcess[str]) -> str:
@@ -62,32 +39,9 @@ def closed_port() -> int:
 
 @pytest.fixture
 def serving(tmp_path: Path) -> Iterator[tuple[Path, int]]:
-    """`agora serve` on the embedded defaults in DATA_DIR=tmp_path, until the test ends."""
-    port = free_port()
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [*AGORA, "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=environment(tmp_path / "data"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 45
-    try:
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(0.2)
-        yield tmp_path / "data", process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    """`agora serve` on the embedded defaults in DATA_DIR=tmp_path/data, until the test ends."""
+    with agora_serving(environment(tmp_path / "data"), tmp_path / "server.log") as (_, pid):
+        yield tmp_path / "data", pid
 
 
 def test_unresolvable_host(tmp_path: Path) -> None:
@@ -176,11 +130,13 @@ def test_the_data_folder_is_free_again_once_the_server_stops(tmp_path: Path) -> 
     data_dir = tmp_path / "data"
     env = environment(data_dir)
     killed = subprocess.Popen([*AGORA, "serve", "--port", str(free_port())], cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while not (data_dir / "agora.lock").exists() or not (data_dir / "agora.lock").read_text():
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    killed.kill()
-    killed.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 30
+        while not (data_dir / "agora.lock").exists() or not (data_dir / "agora.lock").read_text():
+            assert time.monotonic() < deadline, "the server never took the data folder"
+            time.sleep(0.1)
+    finally:
+        killed.kill()
+        killed.wait(timeout=10)
     seeded = agora("seed", "--users", "3", "--posts", "2", "--comments", "2", env=env, timeout=120)
     assert seeded.returncode == 0, seeded.stderr

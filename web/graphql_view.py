@@ -1,4 +1,4 @@
-"""The Strawberry ASGI view for WebSocket (graphql-transport-ws) and the GraphiQL page.
+"""The Strawberry ASGI view for WebSocket (graphql-transport-ws); GraphiQL is web.graphiql.
 
 Each connection gets a context (its client address, and the viewer once
 `connection_init` authenticates). Anonymous clients are held to a number of
@@ -30,6 +30,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from datasources.stores import Datastores
 from resolvers.context import Context, new_context
 from settings import Settings
+from telemetry import metrics
 from web.client_address import ClientAddresses
 from web.request_id import current_request_id
 
@@ -82,6 +83,7 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                     f"at most {cap} subscriptions per address without signing in",
                     extensions={"code": "RATE_LIMITED"},
                 )
+                metrics.refused("websocket", "RATE_LIMITED")
                 await self.send_message(
                     {"id": message["id"], "type": "error", "payload": [error.formatted]}
                 )
@@ -99,7 +101,7 @@ class AgoraGraphQL(GraphQL[Context, None]):
             protocols += (GRAPHQL_WS_PROTOCOL,)
         super().__init__(
             schema,
-            graphql_ide=None if settings.is_production else "graphiql",
+            graphql_ide=None,
             allow_queries_via_get=True,
             subscription_protocols=protocols,
             connection_init_wait_timeout=timedelta(seconds=10),
@@ -165,9 +167,11 @@ class AgoraGraphQL(GraphQL[Context, None]):
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if not isinstance(request, WebSocket):
             return await super().run(request)
+        metrics.websocket_opened()
         try:
             return await super().run(request)
         finally:
+            metrics.websocket_closed()
             _release(self._connections, getattr(request.state, "counted_user", None))
             _release(self._anonymous, getattr(request.state, "counted_address", None))
 

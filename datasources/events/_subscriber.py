@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
+from telemetry import metrics
+
 from .bus import Event, OnCutOff, SubscriberTooSlow
 
 
@@ -47,6 +49,7 @@ class Subscriber(Generic[K]):
         try:
             self._queue.put_nowait((key, event))
         except asyncio.QueueFull:
+            metrics.subscriber_cut_off(self._queue.qsize() + 1)  # its buffer, and this event
             error = SubscriberTooSlow(self.topic, self.queue_size)
             self.fail(error)
             if self._on_cut_off is not None:

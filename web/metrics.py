@@ -1,0 +1,171 @@
+"""GET /metrics (Prometheus' text format) and the middleware that counts GraphQL requests
+over HTTP.
+
+/metrics is open in development. In production it answers 404 unless METRICS_TOKEN is
+set, and then only to `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).
+
+`MetricsMiddleware` counts every GET and POST to /graphql except the GraphiQL page: by
+operation type and name (what `schema.operation_metrics` learnt of it; "(none)" when
+no operation was validated), by outcome (ok, errors, refused: 4xx, failed: 5xx), its
+latency, and the code of each error its response carries. The error codes of a
+response made outside the schema (a request error, a timeout) are read from its body,
+which is then small.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from settings import Settings
+from telemetry import metrics
+from web.graphql_http import wants_ide
+
+TRANSPORT = "http"
+GRAPHQL_PATH = "/graphql"
+# Bodies of responses made outside the schema are read only up to this size.
+MAX_ERROR_BODY_BYTES = 64 * 1024
+
+
+def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def serve_metrics(request: Request) -> Response:
+        if settings.is_production:
+            if expected is None:
+                return Response(status_code=404)
+            given = request.headers.get("authorization", "").encode("latin-1", "replace")
+            if not hmac.compare_digest(given, expected):
+                return Response(
+                    "a bearer token is required",
+                    status_code=401,
+                    media_type="text/plain",
+                    headers={"www-authenticate": 'Bearer realm="metrics"'},
+                )
+        body, media_type = metrics.exposition()
+        return Response(body, media_type=media_type)
+
+    return serve_metrics
+
+
+def _error_codes(body: bytes) -> list[object]:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if not isinstance(errors, list):
+        return []
+    codes: list[object] = []
+    for error in errors:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        codes.append(extensions.get("code") if isinstance(extensions, dict) else None)
+    return codes
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._lifespan(send))
+            return
+        if (
+            scope["type"] != "http"
+            or scope["path"] != GRAPHQL_PATH
+            or scope["method"] not in {"GET", "POST"}
+            or (scope["method"] == "GET" and wants_ide(Request(scope)))
+        ):
+            await self.app(scope, receive, send)
+            return
+        await _CountedRequest(self.app, scope).run(receive, send)
+
+    @staticmethod
+    def _lifespan(send: Send) -> Send:
+        """Records when this process starts serving, and when it stops."""
+
+        async def send_lifespan(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                metrics.worker_started()
+            elif message["type"] == "lifespan.shutdown.complete":
+                metrics.worker_stopped()
+            await send(message)
+
+        return send_lifespan
+
+
+class _CountedRequest:
+    """One HTTP request to /graphql, counted just before the last of its response is sent
+    (so a client that has the response sees it counted)."""
+
+    def __init__(self, app: ASGIApp, scope: Scope) -> None:
+        self.app = app
+        self.scope = scope
+        self.started_at = time.perf_counter()
+        self.status: int | None = None
+        self.read_body = False
+        self.body = bytearray()
+        self.counted = False
+
+    async def run(self, receive: Receive, send: Send) -> None:
+        self.record, token = metrics.begin_request()
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._start(message)
+            elif message["type"] == "http.response.body":
+                self._body(message)
+            await send(message)
+
+        try:
+            await self.app(self.scope, receive, counting_send)
+        except BaseException:
+            if not self.counted:
+                self._count(500, [])
+            raise
+        finally:
+            metrics.end_request(token)
+        # No response at all: the client left before one was made; nothing to count.
+
+    def _start(self, message: Message) -> None:
+        self.status = int(message["status"])
+        if self.record.error_codes is None:
+            headers: list[tuple[bytes, bytes]] = message.get("headers", [])
+            content_type = dict(headers).get(b"content-type", b"")
+            self.read_body = b"json" in content_type
+
+    def _body(self, message: Message) -> None:
+        chunk: bytes = message.get("body", b"")
+        if self.read_body:
+            if len(self.body) + len(chunk) <= MAX_ERROR_BODY_BYTES:
+                self.body += chunk
+            else:
+                self.read_body = False
+                self.body.clear()
+        if not message.get("more_body", False) and not self.counted and self.status is not None:
+            if self.record.error_codes is not None:
+                codes = self.record.error_codes()
+            else:
+                codes = _error_codes(bytes(self.body)) if self.read_body else []
+            self._count(self.status, codes)
+
+    def _count(self, status: int, codes: list[Any]) -> None:
+        self.counted = True
+        record = self.record
+        metrics.record_request(
+            TRANSPORT,
+            record.operation_type,
+            record.operation_name,
+            metrics.outcome_of_status(status, bool(codes)),
+            codes,
+            time.perf_counter() - self.started_at,
+        )
