@@ -13,14 +13,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datasources.stores import open_datastores_for
 from logs import configure_logging, get_logger
 from resolvers.posts import finish_deletions
 from schema import build_schema
 from settings import Settings, StartupFailure, load_settings_or_exit
-from telemetry.tracing import TracingMiddleware
 from telemetry.tracing import configure_or_exit as configure_tracing
 from web.access_log import AccessLogMiddleware
 from web.body_limit import BodyLimitMiddleware
@@ -31,6 +29,8 @@ from web.health import healthz, readyz
 from web.metrics import MetricsMiddleware, metrics_endpoint
 from web.request_id import RequestIdMiddleware
 from web.security_headers import SecurityHeadersMiddleware
+from web.startup_failures import NoTracebackForLoggedStartupFailures
+from web.tracing import TracingMiddleware
 
 log = get_logger("agora")
 
@@ -105,28 +105,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
-
-
-class NoTracebackForLoggedStartupFailures:
-    """uvicorn logs the traceback Starlette makes of a failed start-up; a StartupFailure
-    is already one line in the log (the lifespan wrote it), so the traceback is dropped."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_without_traceback(message: Message) -> None:
-            if message["type"] == "lifespan.startup.failed" and getattr(
-                scope["app"].state, "startup_failure_logged", False
-            ):
-                message = {"type": "lifespan.startup.failed", "message": ""}
-            await send(message)
-
-        await self.app(scope, receive, send_without_traceback)
 
 
 def __getattr__(name: str) -> Starlette:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import os
+import shutil
 import socket
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from domain import Role
 from settings import Settings, StartupFailure, load_settings_or_exit
@@ -26,54 +29,85 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, json=settings.is_production)
     workers = args.workers
     if workers > 1:
-        embedded = [
-            name
-            for name, url in (
-                ("DATABASE_URL", settings.database_url),
-                ("MONGODB_URL", settings.mongodb_url),
-                ("REDIS_URL", settings.redis_url),
-            )
-            if not url
-        ]
-        if embedded:
+        single = single_process_parts(settings)
+        if single:
             return refuse(
-                f"agora serve: --workers {workers} needs {', '.join(embedded)} set: the "
-                "embedded SQLite file, document server and in-process event bus serve "
-                "one process (set DATABASE_URL, MONGODB_URL and REDIS_URL, or drop --workers)",
+                f"agora serve: --workers {workers} needs PostgreSQL, MongoDB and Redis, but "
+                f"{', '.join(single)} can serve only one process (set DATABASE_URL to a "
+                "postgresql:// URL, MONGODB_URL and REDIS_URL, or drop --workers)",
                 settings,
             )
-        # Metrics from every worker are summed through files in one shared folder.
-        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="agora-metrics-"))
     host, port = args.host or settings.host, args.port or settings.port
     try:
         check_address(host, port)
         asyncio.run(check_datastores(settings))
     except StartupFailure as failure:
         return refuse(f"agora serve: {failure}", settings)
-    uvicorn.run(
-        "app:app",
-        host=host,
-        port=port,
-        workers=workers,
-        # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only.
-        proxy_headers=False,
-        ws_max_size=settings.ws_max_message_bytes,
-        log_level=settings.log_level.lower(),
-        # Logging is logs.configure_logging's; the access line is web.access_log's.
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    with shared_metrics_folder(workers):
+        uvicorn.run(
+            "app:app",
+            host=host,
+            port=port,
+            workers=workers,
+            # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only.
+            proxy_headers=False,
+            ws_max_size=settings.ws_max_message_bytes,
+            log_level=settings.log_level.lower(),
+            # Logging is logs.configure_logging's; the access line is web.access_log's.
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
     return 0
+
+
+def single_process_parts(settings: Settings) -> list[str]:
+    """The configured datastores that only one process may use."""
+    parts = []
+    if settings.sqlalchemy_url.startswith("sqlite"):
+        parts.append("the SQLite file")
+    if not settings.mongodb_url:
+        parts.append("the embedded document server")
+    if not settings.redis_url:
+        parts.append("the in-process event bus")
+    return parts
+
+
+@contextlib.contextmanager
+def shared_metrics_folder(workers: int) -> Iterator[None]:
+    """With several workers, metrics are summed through files in one folder
+    (prometheus-client's multiprocess mode): PROMETHEUS_MULTIPROC_DIR if set, emptied
+    first (a previous run's samples would be added in), otherwise a temporary folder
+    removed afterwards."""
+    if workers <= 1:
+        yield
+        return
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    made = tempfile.mkdtemp(prefix="agora-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    try:
+        yield
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def check_address(host: str, port: int) -> None:
     """HOST resolves to an address of this machine and PORT is free on it."""
+    # The address family uvicorn binds: IPv6 only for a host written with colons.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
+        addresses = socket.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        reason = error.strerror if isinstance(error, socket.gaierror) else "not a valid name"
         raise StartupFailure(
-            f"HOST={host} does not resolve to an address ({error.strerror}); set HOST to "
+            f"HOST={host} does not resolve to an address ({reason}); set HOST to "
             "an address of this machine, such as 127.0.0.1 or 0.0.0.0"
         ) from None
     family, kind, protocol, _, address = addresses[0]
@@ -98,12 +132,12 @@ def check_address(host: str, port: int) -> None:
 
 async def check_datastores(settings: Settings) -> None:
     """What would otherwise fail during start-up, or at the first request."""
-    from datasources.data_folder import hold_data_folder
+    from datasources.data_folder import hold_data_folder, uses_data_folder
     from datasources.reachability import check_reachable
     from datasources.relational import open_relational_store
     from datasources.relational.migrate import check_migrated
 
-    if not (settings.database_url and settings.mongodb_url):
+    if uses_data_folder(settings.sqlalchemy_url, settings.mongodb_url):
         # Held by this process, which is the server: released when it exits.
         hold_data_folder(settings.data_dir)
     await check_reachable(settings)
@@ -131,6 +165,7 @@ def print_schema(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from datasources.reachability import reason
     from datasources.relational import open_relational_store
     from datasources.relational.migrate import describe_database, upgrade
 
@@ -144,10 +179,9 @@ def migrate(settings: Settings, args: argparse.Namespace) -> int:
     try:
         asyncio.run(run())
     except Exception as error:
-        first_line = (str(error).splitlines() or [""])[0]
         return refuse(
             f"agora migrate: could not migrate {describe_database(settings.sqlalchemy_url)}: "
-            f"{type(error).__name__}: {first_line[:200]}",
+            f"{reason(error)}",
             settings,
         )
     print(f"migrated {describe_database(settings.sqlalchemy_url)} to {args.revision}")
@@ -204,8 +238,6 @@ def seed_demo_data(settings: Settings, args: argparse.Namespace) -> int:
 
 def trust(settings: Settings, args: argparse.Namespace) -> int:
     """Adds documents to the trusted-documents manifest."""
-    from pathlib import Path
-
     from web.persisted_documents import add_to_manifest
 
     manifest = Path(args.manifest) if args.manifest else settings.trusted_documents_file
@@ -223,6 +255,21 @@ def trust(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}")
+        return number
+
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agora", description="Agora GraphQL API server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -237,10 +284,10 @@ def main(argv: list[str] | None = None) -> int:
 
     serve_cmd = command(serve, "serve", "serve the API (HOST/PORT from the environment)")
     serve_cmd.add_argument("--host")
-    serve_cmd.add_argument("--port", type=int)
+    serve_cmd.add_argument("--port", type=bounded(1, 65535))
     serve_cmd.add_argument(
         "--workers",
-        type=int,
+        type=bounded(1, 256),
         default=1,
         help="worker processes (more than 1 needs DATABASE_URL, MONGODB_URL and REDIS_URL)",
     )

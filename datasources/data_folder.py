@@ -27,6 +27,12 @@ class DataFolderInUse(StartupFailure):
 _held: dict[Path, tuple[int, int]] = {}
 
 
+def uses_data_folder(sqlalchemy_url: str, mongodb_url: str | None) -> bool:
+    """Whether a process with these URLs keeps datastores in DATA_DIR (the SQLite file,
+    the embedded document server), and so must be the only one there."""
+    return mongodb_url is None or sqlalchemy_url.startswith("sqlite")
+
+
 def hold_data_folder(data_dir: Path) -> None:
     folder = data_dir.resolve()
     if folder in _held:

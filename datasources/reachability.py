@@ -23,7 +23,8 @@ def without_password(url: str) -> str:
     return _PASSWORD.sub(r"\1***@", url)
 
 
-def _reason(error: BaseException) -> str:
+def reason(error: BaseException) -> str:
+    """Why a datastore call failed, in a few words (never a traceback)."""
     if isinstance(error, TimeoutError):
         return "no answer in time"
     if isinstance(error, OSError) and error.strerror:
@@ -84,7 +85,7 @@ async def check_reachable(
 
     results = await asyncio.gather(*(answer(check) for _, _, check in checks))
     failing = [
-        f"{variable} does not answer ({label}: {_reason(error)})"
+        f"{variable} does not answer ({label}: {reason(error)})"
         for (variable, label, _), error in zip(checks, results, strict=True)
         if error is not None
     ]

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datasources.data_folder import hold_data_folder, release_data_folder
+from datasources.data_folder import hold_data_folder, release_data_folder, uses_data_folder
 from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
 from datasources.events import EventBus, open_event_bus
 from datasources.instrumentation import MongoCommandCounter, instrument_engine
 from datasources.rate_limits import RateLimiter, open_rate_limiter
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.migrate import check_migrated, upgrade
+from datasources.tracing import mongo_command_tracers, trace_engine, trace_redis
 from settings import Settings
-from telemetry.tracing import mongo_command_tracers, trace_engine, trace_redis
 
 
 @dataclass
@@ -60,22 +61,25 @@ async def open_datastores(
     mongodb_timeout_ms: int | None = None,
     mongodb_server_selection_timeout_ms: int | None = None,
 ) -> Datastores:
-    # The embedded datastores keep their files in data_dir: one process at a time.
-    uses_data_dir = mongodb_url is None or database_url.startswith("sqlite")
-    if uses_data_dir:
-        hold_data_folder(data_dir)
-    relational = open_relational_store(
-        database_url, statement_timeout_seconds=statement_timeout_seconds
-    )
-    instrument_engine(relational.engine)
-    trace_engine(relational.engine)  # this and the other trace_* do nothing unless tracing
-    embedded = EmbeddedDocumentServer(data_dir) if mongodb_url is None else None
-    documents: DocumentStore | None = None
-    try:
+    # Each part is closed again, in reverse, if a later one fails to open.
+    async with AsyncExitStack() as undo:
+        holds_data_folder = uses_data_folder(database_url, mongodb_url)
+        if holds_data_folder:
+            hold_data_folder(data_dir)
+            undo.callback(release_data_folder, data_dir)
+        relational = open_relational_store(
+            database_url, statement_timeout_seconds=statement_timeout_seconds
+        )
+        undo.push_async_callback(relational.close)
+        instrument_engine(relational.engine)
+        trace_engine(relational.engine)  # this and the other trace_* do nothing unless tracing
         if migrate:
             await upgrade(relational)
         else:
             await check_migrated(relational)
+        embedded = EmbeddedDocumentServer(data_dir) if mongodb_url is None else None
+        if embedded is not None:
+            undo.push_async_callback(embedded.stop)
         documents = await open_document_store(
             mongodb_url,
             mongodb_database,
@@ -84,31 +88,23 @@ async def open_datastores(
             timeout_ms=mongodb_timeout_ms,
             server_selection_timeout_ms=mongodb_server_selection_timeout_ms,
         )
+        undo.push_async_callback(documents.close)
         await documents.ensure_indexes()
         events = open_event_bus(
             redis_url, retention=event_retention, queue_size=event_subscriber_buffer
         )
+        undo.push_async_callback(events.close)
         await events.start()
-    except BaseException:
-        if documents is not None:
-            await documents.close()
-        elif embedded is not None:
-            await embedded.stop()
-        await relational.close()
-        if uses_data_dir:
-            release_data_folder(data_dir)
-        raise
-    limits = open_rate_limiter(redis_url)
-    # The Redis clients' pools, not the event bus's reader: its XREAD BLOCK loop is no
-    # request's work (the in-process stores have no `_client`).
-    trace_redis(getattr(events, "_client", None), getattr(limits, "_client", None))
-    return Datastores(
-        relational,
-        documents,
-        events,
-        limits,
-        data_dir if uses_data_dir else None,
-    )
+        limits = open_rate_limiter(redis_url)
+        undo.push_async_callback(limits.close)
+        # The Redis clients' pools, not the event bus's reader: its XREAD BLOCK loop is no
+        # request's work (the in-process stores have no `_client`).
+        trace_redis(getattr(events, "_client", None), getattr(limits, "_client", None))
+        stores = Datastores(
+            relational, documents, events, limits, data_dir if holds_data_folder else None
+        )
+        undo.pop_all()  # opened: from now on Datastores.close closes them
+    return stores
 
 
 async def open_datastores_for(settings: Settings, *, time_limits: bool = True) -> Datastores:

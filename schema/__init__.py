@@ -20,7 +20,6 @@ from schema.introspection import NoSchemaIntrospection, hide_types
 from schema.mutation import Mutation
 from schema.notifications import Notification
 from schema.operation_metrics import OperationMetrics
-from schema.operation_span import OperationSpan
 from schema.posts import Post
 from schema.query import Query
 from schema.query_stats import QueryStatsInLogs, QueryStatsInResponse
@@ -85,6 +84,8 @@ def build_schema(*, production: bool) -> AgoraSchema:
         OperationForAccessLog,
     ]
     if tracing_enabled():
+        from schema.operation_span import OperationSpan  # imported only when tracing
+
         # Last, so innermost: it sees the errors before ErrorPolicy presents them.
         extensions.append(OperationSpan)
     schema = AgoraSchema(

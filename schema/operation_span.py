@@ -10,9 +10,16 @@ resolver call and does not make its operation span current, so it is not used.)
 Attributes follow the GraphQL semantic conventions: `graphql.operation.type`,
 `graphql.operation.name` and `graphql.document`, the document with its string
 literals replaced by "***" (a password can be written inline) and cut to
-`MAX_DOCUMENT_LENGTH` characters. Variables are never recorded. Every top-level
-error is recorded as an exception event; faults (a bug, a failing datastore) also
-set the span's status to ERROR, while client mistakes do not.
+`MAX_DOCUMENT_LENGTH` characters. Variables are never recorded.
+
+Top-level errors (the first `MAX_RECORDED_ERRORS`) are events, by what the client is
+told (`graphql.error.code`). A bug (INTERNAL_SERVER_ERROR) is an `exception` event
+with the exception's type, message and stack trace, as it is logged. Anything else
+is a `graphql.error` event without a message: a client's mistake is described in
+terms of what it sent (a variable that cannot be coerced quotes its value, which may
+be a password), and a failing datastore is named by its driver's exception type
+(`error.type`), as it is logged. Faults (a bug, a failing datastore) also set the
+span's status to ERROR, while client mistakes do not.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
 from datasources.failures import classify
-from schema.errors import is_unexpected
+from schema.errors import is_unexpected, present
 from telemetry.tracing import tracer
 
 SPAN_NAME = "GraphQL Operation"  # until the operation is known
@@ -65,11 +72,32 @@ class OperationSpan(SchemaExtension):
             (result.errors if result is not None else None) or context.pre_execution_errors or ()
         )
         for error in errors[:MAX_RECORDED_ERRORS]:
-            original = error.original_error
-            span.record_exception(original if original is not None else error)
-        faults = [e for e in errors if is_unexpected(e) or _failed_datastore(e)]
-        if faults:
-            span.set_status(Status(StatusCode.ERROR, faults[0].message[:200]))
+            _record(span, error)
+        for error in errors:
+            if is_unexpected(error):
+                span.set_status(Status(StatusCode.ERROR, error.message[:200]))
+                break
+            if _failed_datastore(error):
+                span.set_status(Status(StatusCode.ERROR, _code(error)))
+                break
+
+
+def _record(span: Span, error: GraphQLError) -> None:
+    code = _code(error)
+    original = error.original_error
+    if original is not None and is_unexpected(error):
+        span.record_exception(original, attributes={"graphql.error.code": code})
+    elif original is not None and _failed_datastore(error):
+        span.add_event(
+            "graphql.error", {"graphql.error.code": code, "error.type": type(original).__name__}
+        )
+    else:
+        span.add_event("graphql.error", {"graphql.error.code": code})
+
+
+def _code(error: GraphQLError) -> str:
+    """The `extensions.code` the client is told (the error is not presented yet)."""
+    return str((present(error, "").extensions or {}).get("code", "INTERNAL_SERVER_ERROR"))
 
 
 def _failed_datastore(error: GraphQLError) -> bool:

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -348,7 +349,28 @@ def exposition() -> tuple[bytes, str]:
     """The text exposition of every metric (of every worker, in multiprocess mode) and
     its media type."""
     if multiprocess():
+        _forget_dead_workers()
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def _forget_dead_workers() -> None:
+    """A worker killed outright (uvicorn replaces one that stops answering) never shuts
+    down, so its live gauges would be summed in forever: drop those of gone processes."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    pids: set[int] = set()
+    for path in Path(folder).glob("gauge_live*_*.db"):
+        suffix = path.stem.rsplit("_", 1)[-1]
+        if suffix.isdigit():
+            pids.add(int(suffix))
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid, folder)
+        except PermissionError:  # alive, another user's
+            pass

@@ -1,9 +1,12 @@
-"""OpenTelemetry traces: a span per request and per GraphQL operation, with the SQL
-statements, MongoDB commands and Redis calls they make as child spans.
+"""OpenTelemetry traces: the tracer provider every span of the app comes from, and
+whether tracing is on. What makes the spans lives with what it traces:
+`web.tracing` (the request span), `schema.operation_span` (the operation span) and
+`datasources.tracing` (SQL statements, MongoDB commands, Redis calls).
 
-Off by default, and then nothing is installed: no middleware, no extension, no
-listener, and no instrumentation package or exporter is even imported. The
-standard variables turn it on (see `configure`):
+Off by default. Then nothing is installed (no middleware, extension, listener or
+span processor) and no exporter or instrumentation package is imported; the
+OpenTelemetry API and SDK are, by this module. The standard variables turn it on
+(see `configure`):
 
 - `OTEL_TRACES_EXPORTER`: `otlp` and/or `console` (comma-separated), or `none`;
 - unset, an OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` or
@@ -20,19 +23,23 @@ Every span comes from one tracer provider of this module's own, made once per
 process (and made the global one if nobody set another). What it exports can be
 swapped (`configure(exporter=...)`, `reset()`): OpenTelemetry refuses to replace a
 global provider, so tests swap the exporter instead. The instrumentations are
-installed per object (this app's middleware, this engine, this Mongo client, these
+installed per object (the app's middleware, the engine, the Mongo client, the
 Redis clients), never by patching a library for the whole process.
 
-A leaf: of the project's modules it imports only `logs`.
+A leaf: of the project's modules it imports only `logs`. It knows OpenTelemetry,
+not Starlette or the datastore clients; it does import the datastores'
+instrumentation packages for `datasources.tracing` (`instrumentations`), which may
+not import inside a function, so that they stay unimported while tracing is off.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import (
@@ -48,18 +55,15 @@ from logs import report_failure
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from pymongo.monitoring import CommandListener
-    from sqlalchemy.ext.asyncio import AsyncEngine
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from opentelemetry.instrumentation._semconv import _StabilityMode
+    from opentelemetry.instrumentation.pymongo import CommandTracer
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 
 DEFAULT_SERVICE_NAME = "agora"
 TRACER_NAME = "agora"
 EXPORTERS = ("otlp", "console")
 OTLP_PROTOCOL = "http/protobuf"
-# Probes and scrapes: no request span, and no spans for the datastore calls they make.
-# OTEL_PYTHON_ASGI_EXCLUDED_URLS or OTEL_PYTHON_EXCLUDED_URLS (comma-separated regular
-# expressions searched in the URL) replace this list.
-DEFAULT_EXCLUDED_URLS = r"/healthz$,/readyz$,/metrics$"
 
 
 class TracingConfigError(ValueError):
@@ -221,7 +225,7 @@ def _install(processors: list[SpanProcessor] | None) -> None:
         combined = SynchronousMultiSpanProcessor()
         for processor in processors:
             combined.add_span_processor(processor)
-        _tracer_provider()
+        tracer_provider()
         _use_traceresponse_header()
         _switchboard.current = combined
     else:
@@ -231,7 +235,9 @@ def _install(processors: list[SpanProcessor] | None) -> None:
         previous.shutdown()  # exports what it still holds
 
 
-def _tracer_provider() -> TracerProvider:
+def tracer_provider() -> TracerProvider:
+    """This module's provider, made on first use: for instrumentations that take a
+    provider rather than a tracer."""
     global _provider
     if _provider is None:
         from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -267,119 +273,49 @@ def tracer(name: str = TRACER_NAME, version: str | None = None) -> trace.Tracer:
         return trace.NoOpTracer()
     found = _tracers.get(name)
     if found is None:
-        found = _tracers[name] = _tracer_provider().get_tracer(name, version)
+        found = _tracers[name] = tracer_provider().get_tracer(name, version)
     return found
 
 
-# -- what the app installs when tracing is on -------------------------------------------
+# -- the datastores' instrumentation packages, for datasources.tracing ---------------
 
 
-class TracingMiddleware:
-    """The request span: OpenTelemetry's ASGI middleware (HTTP and WebSocket), which
-    continues the trace of an incoming W3C `traceparent`/`tracestate` and adds the
-    `traceresponse` header. Excluded URLs run with instrumentation suppressed."""
+@dataclass(frozen=True)
+class Instrumentations:
+    """OpenTelemetry's instrumentation packages for the datastores, for
+    `datasources.tracing`, which knows what to apply them to."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        from opentelemetry.instrumentation.asgi import (
-            OpenTelemetryMiddleware,
-            get_host_port_url_tuple,
-        )
-        from opentelemetry.instrumentation.utils import suppress_instrumentation
-        from opentelemetry.metrics import NoOpMeterProvider
-        from opentelemetry.util.http import get_excluded_urls, parse_excluded_urls
-
-        self.app = app
-        self.suppressed = suppress_instrumentation
-        self.url_of = get_host_port_url_tuple
-        self.traced = OpenTelemetryMiddleware(
-            app,
-            tracer_provider=_tracer_provider(),
-            meter_provider=NoOpMeterProvider(),  # metrics are Prometheus' (telemetry.metrics)
-            exclude_spans=["receive", "send"],  # not a span per ASGI message
-            default_span_details=_span_details,
-        )
-        configured = any(
-            os.environ.get(name)
-            for name in ("OTEL_PYTHON_ASGI_EXCLUDED_URLS", "OTEL_PYTHON_EXCLUDED_URLS")
-        )
-        self.excluded = (
-            get_excluded_urls("ASGI") if configured else parse_excluded_urls(DEFAULT_EXCLUDED_URLS)
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and self.excluded.url_disabled(
-            self.url_of(scope)[2]
-        ):
-            with self.suppressed():
-                await self.app(scope, receive, send)
-            return
-        await self.traced(scope, receive, send)
+    engine_tracer: type[EngineTracer]  # SQLAlchemy
+    sqlalchemy_version: str
+    command_tracer: type[CommandTracer]  # PyMongo
+    pymongo_version: str
+    database_semconv: _StabilityMode  # OTEL_SEMCONV_STABILITY_OPT_IN, for PyMongo's
+    redis_instrumentor: type[RedisInstrumentor]
 
 
-def _span_details(scope: Scope) -> tuple[str, dict[str, str]]:
-    """The request span's name: the method (WebSocket for a WebSocket) and the route
-    (`http.route`) the path matched, or the method alone, so span names stay few."""
-    from starlette.routing import Match
-
-    method = "WebSocket" if scope["type"] == "websocket" else str(scope.get("method", "HTTP"))
-    for route in getattr(scope.get("app"), "routes", ()):
-        match, _ = route.matches(scope)
-        if match is not Match.NONE:
-            path = str(getattr(route, "path", ""))
-            return (f"{method} {path}", {"http.route": path}) if path else (method, {})
-    return method, {}
-
-
-def mongo_command_tracers() -> list[CommandListener]:
-    """PyMongo command listeners to give a client (none while tracing is off): a span
-    per command, a child of whatever span is current in the task that sends it."""
-    if not _state.enabled:
-        return []
+@functools.cache
+def instrumentations() -> Instrumentations:
+    """Imported on the first call, which `datasources.tracing` makes only with tracing
+    on: importing them takes a while, and checks OTEL_PROPAGATORS (an unknown name
+    raises), which should not stop a server that does not trace."""
     from opentelemetry.instrumentation._semconv import (
         _OpenTelemetrySemanticConventionStability,
         _OpenTelemetryStabilitySignalType,
     )
     from opentelemetry.instrumentation.pymongo import CommandTracer
-    from opentelemetry.instrumentation.pymongo.version import __version__
+    from opentelemetry.instrumentation.pymongo.version import __version__ as pymongo_version
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.instrumentation.sqlalchemy.version import __version__ as sql_version
 
     _OpenTelemetrySemanticConventionStability._initialize()
-    mode = _OpenTelemetrySemanticConventionStability._get_opentelemetry_stability_opt_in_mode(
-        _OpenTelemetryStabilitySignalType.DATABASE
+    return Instrumentations(
+        engine_tracer=EngineTracer,
+        sqlalchemy_version=sql_version,
+        command_tracer=CommandTracer,
+        pymongo_version=pymongo_version,
+        database_semconv=_OpenTelemetrySemanticConventionStability._get_opentelemetry_stability_opt_in_mode(
+            _OpenTelemetryStabilitySignalType.DATABASE
+        ),
+        redis_instrumentor=RedisInstrumentor,
     )
-    return [
-        CommandTracer(
-            tracer("opentelemetry.instrumentation.pymongo", __version__),
-            semconv_opt_in_mode=mode,
-        )
-    ]
-
-
-def trace_engine(engine: AsyncEngine) -> None:
-    """A span per SQL statement `engine` runs (nothing while tracing is off).
-
-    The instrumentation's EngineTracer on this engine only: its instrumentor would
-    patch SQLAlchemy for the whole process, and refuses SQLAlchemy 2.1 anyway."""
-    if not _state.enabled:
-        return
-    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-    from opentelemetry.instrumentation.sqlalchemy.version import __version__
-    from opentelemetry.metrics import NoOpUpDownCounter
-
-    EngineTracer(
-        tracer("opentelemetry.instrumentation.sqlalchemy", __version__),
-        engine.sync_engine,
-        NoOpUpDownCounter("db.client.connections.usage"),
-    )
-
-
-def trace_redis(*clients: Any) -> None:
-    """A span per command of these redis-py asyncio clients; anything else is skipped
-    (nothing while tracing is off)."""
-    if not _state.enabled:
-        return
-    import redis.asyncio
-    from opentelemetry.instrumentation.redis import RedisInstrumentor
-
-    for client in clients:
-        if isinstance(client, redis.asyncio.Redis):
-            RedisInstrumentor.instrument_client(client, tracer_provider=_tracer_provider())

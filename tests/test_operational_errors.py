@@ -50,6 +50,30 @@ def test_unresolvable_host(tmp_path: Path) -> None:
     assert "set HOST" in line
 
 
+@pytest.mark.parametrize("host", ["a..b", "-"])
+def test_host_that_is_not_a_name(tmp_path: Path, host: str) -> None:
+    line = one_line_refusal(agora("serve", env=environment(tmp_path, HOST=host)))
+    assert line.startswith(f"agora serve: HOST={host} does not resolve"), line
+
+
+def test_sqlite_with_workers_is_refused_even_beside_mongodb_and_redis(tmp_path: Path) -> None:
+    env = environment(
+        tmp_path,
+        DATABASE_URL=f"sqlite:///{tmp_path}/agora.db",
+        MONGODB_URL="mongodb://127.0.0.1:1",
+        REDIS_URL="redis://127.0.0.1:1/0",
+    )
+    line = one_line_refusal(agora("serve", "--workers", "2", env=env))
+    assert "but the SQLite file can serve only one process" in line, line
+
+
+@pytest.mark.parametrize(("argument", "value"), [("--port", "70000"), ("--workers", "0")])
+def test_out_of_range_arguments_are_usage_errors(tmp_path: Path, argument: str, value: str) -> None:
+    result = agora("serve", argument, value, env=environment(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"argument {argument}: must be from" in result.stderr
+
+
 def test_host_that_is_not_this_machine(tmp_path: Path) -> None:
     line = one_line_refusal(agora("serve", env=environment(tmp_path, HOST="192.0.2.1")))
     assert "HOST=192.0.2.1 is not an address of this machine" in line
@@ -81,7 +105,9 @@ def test_datastore_urls_that_do_not_answer(tmp_path: Path) -> None:
 
 def test_several_workers_refused_on_the_embedded_defaults(tmp_path: Path) -> None:
     line = one_line_refusal(agora("serve", "--workers", "2", env=environment(tmp_path)))
-    assert "--workers 2 needs DATABASE_URL, MONGODB_URL, REDIS_URL set" in line
+    assert line.startswith("agora serve: --workers 2 needs PostgreSQL, MongoDB and Redis"), line
+    for part in ("the SQLite file", "the embedded document server", "the in-process event bus"):
+        assert part in line
 
 
 def test_production_on_an_unmigrated_database(tmp_path: Path) -> None:

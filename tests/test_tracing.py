@@ -1,10 +1,14 @@
 """OpenTelemetry tracing: the span tree of one query, W3C trace context in and out,
-export configured by the standard OTEL_* variables, and nothing at all when off."""
+no secrets in spans, export configured by the standard OTEL_* variables, and nothing
+installed (nor any instrumentation package imported) when off."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,9 +19,17 @@ import pytest
 from gql import Client
 from gql import gql as document
 from gql.transport.websockets import WebsocketsTransport
+from opentelemetry.instrumentation._semconv import (
+    _OpenTelemetrySemanticConventionStability,
+    _OpenTelemetryStabilitySignalType,
+    _StabilityMode,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
+from sqlalchemy import text
 
+from datasources.relational import open_relational_store
+from datasources.tracing import mongo_command_tracers
 from schema import build_schema
 from schema.operation_span import OperationSpan
 from support.accounts import register
@@ -31,11 +43,14 @@ from support.tracing import (
     context_failures,
     describe,
     finished,
+    recorded,
     recording,
     system,
 )
 from telemetry import tracing
-from telemetry.tracing import TracingMiddleware
+from web.tracing import TracingMiddleware
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -204,15 +219,123 @@ async def test_the_document_is_recorded_without_its_string_literals(
     operations = {s.name: s for s in spans if s.kind is SpanKind.INTERNAL}
     document = str((operations["mutation LogIn"].attributes or {})["graphql.document"])
     assert 'password: "***"' in document, document
-    recorded = [
-        *(value for span in spans for value in (span.attributes or {}).values()),
-        *(value for span in spans for event in span.events for value in event.attributes.values()),
-    ]
-    assert not [value for value in recorded if "hunter2" in str(value)]
-    # A client's mistake is recorded on the operation span, but is no fault of the server.
+    assert not [value for value in recorded(spans) if "hunter2" in value]
+    # A client's mistake is recorded on the operation span by its code alone, and is no
+    # fault of the server.
     invalid = operations["query"]
-    assert [e.attributes["exception.message"] for e in invalid.events if e.name == "exception"]
+    assert [dict(e.attributes or {}) for e in invalid.events] == [
+        {"graphql.error.code": "GRAPHQL_VALIDATION_FAILED"}
+    ]
+    assert [e.name for e in invalid.events] == ["graphql.error"]
     assert invalid.status.status_code is StatusCode.UNSET
+
+
+@pytest.mark.parametrize(
+    "semconv", [_StabilityMode.DEFAULT, _StabilityMode.HTTP_DUP], ids=["old", "old+new"]
+)
+async def test_a_get_requests_query_string_is_not_recorded(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    semconv: _StabilityMode,
+) -> None:
+    """GraphQL over GET carries the document and the variables in the query string:
+    the request span records the path alone, in the old HTTP conventions (`http.url`,
+    `http.target`) and in the new ones (`url.path`, and no `url.query`)."""
+    _OpenTelemetrySemanticConventionStability._initialize()  # else it would undo this
+    monkeypatch.setitem(
+        _OpenTelemetrySemanticConventionStability._OTEL_SEMCONV_STABILITY_SIGNAL_MAPPING,
+        _OpenTelemetryStabilitySignalType.HTTP,
+        semconv,
+    )
+    query = """query Find($secret: String!) {
+      user(handle: $secret) { handle }
+      posts(first: 1, search: "hunter2-literal") { totalCount }
+    }"""
+    with recording() as exporter:
+        async with app_with(request, tmp_path) as (_, http):
+            exporter.clear()
+            response = await http.get(
+                "/graphql",
+                params={"query": query, "variables": json.dumps({"secret": "hunter2"})},
+            )
+            spans = await finished(exporter)
+    # The app itself still got the query string.
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"user": None, "posts": {"totalCount": 0}}
+    tree = describe(spans)
+    assert not [value for value in recorded(spans) if "hunter2" in value], tree
+    (request_span,) = [s for s in spans if s.kind is SpanKind.SERVER]
+    attributes = request_span.attributes or {}
+    if semconv is _StabilityMode.DEFAULT:
+        assert str(attributes["http.url"]).endswith("/graphql"), attributes
+        assert attributes["http.target"] == "/graphql", attributes
+    else:
+        assert attributes["url.path"] == "/graphql", attributes
+        assert "url.query" not in attributes, attributes
+    assert request_span.name == "GET /graphql"
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        ("query Few($first: Int) { posts(first: $first) { totalCount } }", {"first": "hunter2"}),
+        (
+            "mutation LogIn($input: LoginInput!) { login(input: $input) { accessToken } }",
+            {"input": {"handleOrEmail": "ada", "password": ["hunter2"]}},
+        ),
+    ],
+    ids=["scalar", "input-field"],
+)
+async def test_a_variable_that_cannot_be_coerced_is_recorded_by_its_code_alone(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    document: str,
+    variables: dict[str, object],
+) -> None:
+    """The coercion error quotes the value the client sent (the client is told it):
+    the span gets an event with the error's code, and no message."""
+    with recording() as exporter:
+        async with app_with(request, tmp_path) as (_, http):
+            exporter.clear()
+            response = await http.post("/graphql", json={"query": document, "variables": variables})
+            spans = await finished(exporter)
+    [error] = response.json()["errors"]
+    assert "hunter2" in error["message"] and error["extensions"]["code"] == "BAD_USER_INPUT"
+    tree = describe(spans)
+    assert not [value for value in recorded(spans) if "hunter2" in value], tree
+    (operation,) = [s for s in spans if s.kind is SpanKind.INTERNAL]
+    assert [(e.name, dict(e.attributes or {})) for e in operation.events] == [
+        ("graphql.error", {"graphql.error.code": "BAD_USER_INPUT"})
+    ]
+    assert operation.status.status_code is StatusCode.UNSET
+
+
+async def test_a_fault_is_recorded_as_an_exception(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A bug (here: a table gone) is what the message and stack trace are for."""
+    with recording() as exporter:
+        async with app_with(request, tmp_path) as (running, http):
+            store = open_relational_store(running.settings.sqlalchemy_url)
+            try:
+                async with store.engine.begin() as connection:
+                    await connection.execute(text("ALTER TABLE users RENAME TO users_gone"))
+            finally:
+                await store.close()
+            exporter.clear()
+            response = await http.post("/graphql", json={"query": '{ user(handle: "a") { id } }'})
+            spans = await finished(exporter)
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    (operation,) = [s for s in spans if s.kind is SpanKind.INTERNAL]
+    [event] = operation.events
+    attributes = event.attributes or {}
+    assert event.name == "exception", describe(spans)
+    assert attributes["graphql.error.code"] == "INTERNAL_SERVER_ERROR"
+    assert "no such table" in str(attributes["exception.message"])
+    assert "Traceback" in str(attributes["exception.stacktrace"])
+    assert operation.status.status_code is StatusCode.ERROR
 
 
 async def test_with_tracing_off_nothing_is_installed(
@@ -224,7 +347,7 @@ async def test_with_tracing_off_nothing_is_installed(
         assert not tracing.tracing_enabled()
         assert not [m for m in running.app.user_middleware if m.cls is TracingMiddleware]
         assert OperationSpan not in build_schema(production=False).extensions
-        assert tracing.mongo_command_tracers() == []
+        assert mongo_command_tracers() == []
         # Tracing on now: an app built while it was off still makes no span at all.
         with recording() as exporter:
             async with http_client(running) as http:
@@ -232,6 +355,39 @@ async def test_with_tracing_off_nothing_is_installed(
             assert response.status_code == 200 and "errors" not in response.json()
             assert "traceresponse" not in response.headers
             assert exporter.get_finished_spans() == ()
+
+
+def test_with_tracing_off_no_instrumentation_package_is_imported() -> None:
+    """Only the OpenTelemetry API and SDK are: what the app imports, the schema it
+    builds and the stores' tracing hooks leave the instrumentation packages, the
+    exporters and the operation span's module unimported (in a fresh process)."""
+    check = """
+import sys
+import app, schema
+from datasources import tracing as stores
+from telemetry import tracing
+assert not tracing.configure()
+schema.build_schema(production=False)
+assert stores.mongo_command_tracers() == []
+stores.trace_redis()
+print(sorted(
+    name for name in sys.modules
+    if name.startswith(("opentelemetry.instrumentation", "opentelemetry.exporter"))
+    or name == "schema.operation_span"
+))
+"""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(

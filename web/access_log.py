@@ -1,7 +1,7 @@
 """One log line per HTTP request: method, path, status, duration, and for GraphQL the
 operation's type and name (`schema.access_log`). It runs inside RequestIdMiddleware,
-so the line carries the request id. Health probes are logged at DEBUG: an orchestrator
-polls them every few seconds."""
+so the line carries the request id. Health probes and metric scrapes are logged at
+DEBUG: they come every few seconds."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from logs import get_logger
 
 log = get_logger("agora.access")
-PROBES = frozenset({"/healthz", "/readyz"})
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class AccessLogMiddleware:

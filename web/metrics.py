@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -34,11 +34,13 @@ GRAPHQL_PATH = "/graphql"
 MAX_ERROR_BODY_BYTES = 64 * 1024
 
 
-def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+def metrics_endpoint(settings: Settings) -> Callable[[Request], Response]:
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     expected = f"Bearer {token}".encode() if token else None
 
-    async def serve_metrics(request: Request) -> Response:
+    # Sync, so Starlette runs it in a thread: with several workers a scrape reads every
+    # worker's files.
+    def serve_metrics(request: Request) -> Response:
         if settings.is_production:
             if expected is None:
                 return Response(status_code=404)

@@ -92,6 +92,20 @@ def system(span: ReadableSpan) -> str | None:
     return str(value) if value is not None else None
 
 
+def recorded(spans: Sequence[ReadableSpan]) -> list[str]:
+    """Every text the spans would export: names, attribute values, events' names and
+    attribute values, status descriptions, links' attribute values."""
+    texts: list[str] = []
+    for span in spans:
+        texts += [span.name, *(str(v) for v in (span.attributes or {}).values())]
+        for event in span.events:
+            texts += [event.name, *(str(v) for v in (event.attributes or {}).values())]
+        for link in span.links:
+            texts += [str(v) for v in (link.attributes or {}).values()]
+        texts.append(span.status.description or "")
+    return texts
+
+
 def describe(spans: Sequence[ReadableSpan]) -> str:
     """The spans as an indented tree, for assertion messages and the report."""
     ids = {span.context.span_id for span in spans}
