@@ -15,6 +15,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 
 # Keys whose values must never reach a log line, whoever logs them.
@@ -53,6 +54,11 @@ def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMappi
     return event
 
 
+def _json_line(record: Any, **_: Any) -> str:
+    # orjson: a line per request is on the hot path; str() for what JSON has no type for.
+    return orjson.dumps(record, default=str).decode()
+
+
 def _processors(*, json: bool) -> tuple[list[Any], Any]:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -63,7 +69,7 @@ def _processors(*, json: bool) -> tuple[list[Any], Any]:
     ]
     if json:
         shared.append(_every_line_has_a_request_id)
-        return shared, structlog.processors.JSONRenderer()
+        return shared, structlog.processors.JSONRenderer(serializer=_json_line)
     # Plain tracebacks: rich ones print local variables, passwords included.
     renderer = structlog.dev.ConsoleRenderer(
         colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback

@@ -22,7 +22,7 @@ from schema.notifications import Notification
 from schema.operation_metrics import OperationMetrics
 from schema.posts import Post
 from schema.query import Query
-from schema.query_stats import QueryStatsInLogs, QueryStatsInResponse
+from schema.query_stats import QueryStatsCounted, QueryStatsInResponse
 from schema.subscription import Subscription
 from schema.users import User
 from telemetry.tracing import tracing_enabled
@@ -80,7 +80,7 @@ def build_schema(*, production: bool) -> AgoraSchema:
         admission,
         FreshLoadersPerOperation,
         OperationRules,
-        QueryStatsInLogs if production else QueryStatsInResponse,
+        QueryStatsCounted if production else QueryStatsInResponse,
         OperationForAccessLog,
     ]
     if tracing_enabled():

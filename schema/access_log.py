@@ -1,6 +1,8 @@
 """Tells the HTTP request which operation it ran, for its access log line
 (`web.access_log`): the type and name as the parsed document says, whatever the
-client put in `operationName`."""
+client put in `operationName`, and the SQL statements and MongoDB commands it took
+(`schema.query_stats` counts them; its extension comes earlier in the list, so its
+count is still bound when this one finishes)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from collections.abc import Iterator
 
 from starlette.requests import Request
 from strawberry.extensions import SchemaExtension
+
+from datasources.instrumentation import current_stats
 
 MAX_NAME_LENGTH = 100
 
@@ -24,3 +28,6 @@ class OperationForAccessLog(SchemaExtension):
             return
         name = self.execution_context.operation_name
         request.state.operation = (kind, name[:MAX_NAME_LENGTH] if name else None)
+        stats = current_stats()
+        if stats is not None:
+            request.state.query_stats = stats.as_dict()

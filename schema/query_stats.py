@@ -1,6 +1,7 @@
 """Counts SQL statements and MongoDB commands per operation.
 
-Development responses carry them in `extensions.queryStats`; production only logs them.
+Development responses carry them in `extensions.queryStats`; in production the request's
+access line carries them (`schema.access_log`), and the metrics their histograms.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 
 from datasources.instrumentation import QueryStats, start_counting, stop_counting
-from logs import get_logger
-
-log = get_logger("agora.query_stats")
 
 
 class QueryStatsInResponse(SchemaExtension):
@@ -30,8 +28,6 @@ class QueryStatsInResponse(SchemaExtension):
         return {"queryStats": self.stats.as_dict()} if self.stats else {}
 
 
-class QueryStatsInLogs(QueryStatsInResponse):
+class QueryStatsCounted(QueryStatsInResponse):
     def get_results(self) -> dict[str, Any]:
-        if self.stats is not None:
-            log.info("query stats", **self.stats.as_dict())
         return {}

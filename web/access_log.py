@@ -35,7 +35,8 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
-            operation = scope.get("state", {}).get("operation")
+            state = scope.get("state", {})
+            operation = state.get("operation")
             fields = {
                 "method": scope["method"],
                 "path": scope["path"],
@@ -44,5 +45,8 @@ class AccessLogMiddleware:
             }
             if operation is not None:
                 fields["operation_type"], fields["operation_name"] = operation
+            stats = state.get("query_stats")
+            if stats is not None:
+                fields["sql"], fields["mongo"] = stats["sql"], stats["mongo"]
             write = log.debug if scope["path"] in PROBES else log.info
             write("request", **fields)
