@@ -16,7 +16,8 @@ worker removes its live gauges once its app has shut down (`mark_process_dead`).
 Operation names are chosen by clients, so the `operation_name` label is bounded: only
 the name of an operation that parsed and validated, cut to `MAX_NAME_LENGTH`
 characters, and only the first `MAX_OPERATION_NAMES` distinct names a process sees; later
-names are counted as "(other)". Labels that are not names: "(anonymous)" (a valid
+names are counted as "(other)", except the names of the trusted-documents manifest's
+operations, which are always labels. Labels that are not names: "(anonymous)" (a valid
 operation without a name) and "(none)" (no operation was validated: a request error, a
 syntax or validation error). None of these is a valid GraphQL name, so none collides
 with one.
@@ -157,19 +158,25 @@ def multiprocess() -> bool:
 
 class OperationNames:
     """The label values of operation names: at most `limit` distinct names, each at most
-    `length` characters; later names give OTHER."""
+    `length` characters; later names give OTHER. The names of trusted documents (the
+    operator's manifest) are labels whatever came first: a client sending many names
+    cannot push them into OTHER."""
 
     def __init__(self, limit: int = MAX_OPERATION_NAMES, length: int = MAX_NAME_LENGTH) -> None:
         self.limit = limit
         self.length = length
         self._seen: set[str] = set()
+        self._trusted: frozenset[str] = frozenset()
         self._lock = threading.Lock()
+
+    def trust(self, names: Iterable[str]) -> None:
+        self._trusted = self._trusted | {name[: self.length] for name in names}
 
     def label(self, name: str | None) -> str:
         if not name:
             return ANONYMOUS
         name = name[: self.length]
-        if name in self._seen:
+        if name in self._seen or name in self._trusted:
             return name
         with self._lock:
             if len(self._seen) >= self.limit:
@@ -178,7 +185,7 @@ class OperationNames:
         return name
 
     def __contains__(self, name: str) -> bool:
-        return name[: self.length] in self._seen
+        return name[: self.length] in self._seen or name[: self.length] in self._trusted
 
     def __len__(self) -> int:
         return len(self._seen)

@@ -6,6 +6,7 @@ pool's gauges, and who may read /metrics in production."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from support.metrics import changes, key, parse, requests, scrape, settled, valu
 from support.posts import create_post
 from support.subscribers import GqlSubscriber, transport
 from telemetry import metrics
+from web.persisted_documents import document_hash, load_manifest, operation_names
 
 QUERY = "query MetricsPost($id: ID!) { post(id: $id) { id title commentCount } }"
 MUTATION = """mutation MetricsComment($input: AddCommentInput!) {
@@ -247,6 +249,31 @@ def test_operation_names_are_bounded_in_number_and_length() -> None:
     assert names.label("SecondNameAgain") == "SecondNa"  # the same once cut
     assert names.label(None) == metrics.ANONYMOUS
     assert len(names) == 2
+
+
+def test_trusted_names_stay_labels_whatever_came_first() -> None:
+    names = metrics.OperationNames(limit=2)
+    names.trust(["Feed"])
+    assert [names.label(f"Flood{i}") for i in range(3)] == ["Flood0", "Flood1", metrics.OTHER]
+    assert names.label("Feed") == "Feed"  # not pushed out by the flood
+
+
+async def test_the_trusted_manifest_names_its_operations_labels(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    documents = [
+        "query MetricsTrustedFeed { posts(first: 1) { totalCount } }",
+        "mutation MetricsTrustedPost { __typename }",
+        "{ __typename }",  # anonymous: no name to trust
+        "query {",  # does not parse: refused when sent, no name
+    ]
+    manifest = tmp_path / "trusted.json"
+    manifest.write_text(json.dumps({document_hash(d): d for d in documents}))
+    assert operation_names(load_manifest(manifest)) == {"MetricsTrustedFeed", "MetricsTrustedPost"}
+    assert "MetricsTrustedFeed" not in metrics.OPERATION_NAMES
+    async with app_with(request, tmp_path, trusted_documents_file=manifest):
+        assert "MetricsTrustedFeed" in metrics.OPERATION_NAMES
+        assert "MetricsTrustedPost" in metrics.OPERATION_NAMES
 
 
 async def test_a_subscriber_cut_off_for_falling_behind_counts_what_it_lost() -> None:

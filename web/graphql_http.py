@@ -33,9 +33,15 @@ from resolvers.context import new_context
 from schema import AgoraSchema
 from schema.admission import begin_admission
 from settings import Settings
+from telemetry import metrics
 from web.client_address import ClientAddresses
 from web.graphiql import graphiql_page
-from web.persisted_documents import PersistedDocuments, Refusal, load_manifest
+from web.persisted_documents import (
+    PersistedDocuments,
+    Refusal,
+    load_manifest,
+    operation_names,
+)
 from web.request_id import current_request_id
 
 log = get_logger("agora.http")
@@ -153,6 +159,7 @@ class GraphQLOverHTTP:
         manifest = None
         if settings.trusted_documents_file is not None:
             manifest = load_manifest(settings.trusted_documents_file)
+            metrics.OPERATION_NAMES.trust(operation_names(manifest))
         self.persisted = PersistedDocuments(
             max_entries=settings.persisted_queries_max_entries,
             manifest=manifest,

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graphql import GraphQLError, OperationDefinitionNode, parse
+
 # The automatic store keeps at most this much document text in all.
 MAX_STORED_CHARACTERS = 32_000_000
 
@@ -50,6 +52,21 @@ def load_manifest(path: Path) -> dict[str, str]:
         if not isinstance(document, str) or document_hash(document) != key.removeprefix("sha256:"):
             raise ValueError(f"{path}: the entry {key!r} is not the SHA-256 of its document")
     return {key.removeprefix("sha256:"): document for key, document in data.items()}
+
+
+def operation_names(manifest: dict[str, str]) -> set[str]:
+    """The names of the operations a manifest's documents define (a document that does
+    not parse has none: it is refused when sent)."""
+    names = set()
+    for document in manifest.values():
+        try:
+            parsed = parse(document)
+        except GraphQLError:
+            continue
+        for definition in parsed.definitions:
+            if isinstance(definition, OperationDefinitionNode) and definition.name:
+                names.add(definition.name.value)
+    return names
 
 
 class PersistedDocuments:
