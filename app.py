@@ -20,6 +20,7 @@ from resolvers.posts import finish_deletions
 from schema import build_schema
 from settings import Settings, StartupFailure, load_settings_or_exit
 from telemetry.tracing import configure_or_exit as configure_tracing
+from telemetry.tracing import tracer
 from web.access_log import AccessLogMiddleware
 from web.body_limit import BodyLimitMiddleware
 from web.graphiql import ASSETS_PATH, asset_routes
@@ -47,13 +48,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.jwt_key()  # fail at start-up, not on the first login
-        try:
-            app.state.stores = await open_datastores_for(settings)
-        except StartupFailure as failure:
-            log.error(str(failure))
-            app.state.startup_failure_logged = True
-            raise
-        await finish_deletions(app.state.stores)
+        # One trace for start-up (migrations, indexes, unfinished deletions) instead of a
+        # root trace per statement; a no-op while tracing is off.
+        with tracer().start_as_current_span("agora start-up"):
+            try:
+                app.state.stores = await open_datastores_for(settings)
+            except StartupFailure as failure:
+                log.error(str(failure))
+                app.state.startup_failure_logged = True
+                raise
+            await finish_deletions(app.state.stores)
         log.info(
             "agora ready",
             env=settings.app_env,

@@ -125,6 +125,20 @@ async def test_span_tree_of_the_readme_query(
         assert not redis, tree
 
 
+async def test_start_up_is_one_trace(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Migrations, index creation and the sweep of unfinished deletions: under one
+    start-up span, not a root trace per statement."""
+    with recording() as exporter:
+        async with app_with(request, tmp_path):
+            spans = list(exporter.get_finished_spans())  # start-up has ended by now
+    tree = describe(spans)
+    (start_up,) = [s for s in spans if s.name == "agora start-up"]
+    assert start_up.parent is None, tree
+    calls = [s for s in spans if system(s) in {"sqlite", "postgresql", "mongodb"}]
+    assert any(system(s) == "mongodb" for s in calls) and len(calls) > 5, tree
+    assert {s.context.trace_id for s in calls} == {start_up.context.trace_id}, tree
+
+
 TRACE_ID = uuid.uuid4().hex
 PARENT_ID = uuid.uuid4().hex[:16]
 
