@@ -6,6 +6,7 @@ and the duration. Development lines stay for people to read."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,11 @@ def test_every_production_line_is_one_json_object(tmp_path: Path) -> None:
         invalid = post(url, b'{"query": "query Broken { nope }"}', "req-invalid-0002")
         assert invalid.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
         assert post(url, b"{not json", "req-malformed-0003").status_code == 400
+        # A fault: the posts table vanishes under the running server (a bug's stand-in).
+        with sqlite3.connect(tmp_path / "data" / "agora.db") as database:
+            database.execute("ALTER TABLE posts RENAME TO posts_gone")
+        fault = post(url, query, "req-fault-0004").json()
+        assert fault["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR", fault
 
     lines = serve_and_stop(env, tmp_path / "server.log", exchange)
     records = []
@@ -71,6 +77,10 @@ def test_every_production_line_is_one_json_object(tmp_path: Path) -> None:
     assert requests["req-malformed-0003"]["status"] == 400
     assert "operation_name" not in requests["req-malformed-0003"]  # nothing was parsed
     assert query["sql"] >= 1 and query["mongo"] == 0  # the round trips it took
+    # The fault's traceback is inside its one JSON line, not spread over many.
+    (fault,) = [r for r in records if r["request_id"] == "req-fault-0004" and r["level"] == "error"]
+    assert "Traceback" in fault["exception"] and "posts" in fault["exception"], fault
+    assert requests["req-fault-0004"]["status"] == 200
 
 
 def test_a_production_start_up_failure_is_one_json_line(tmp_path: Path) -> None:
