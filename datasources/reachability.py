@@ -9,8 +9,8 @@ import re
 from collections.abc import Awaitable
 
 import redis.asyncio as redis
-from pymongo import AsyncMongoClient
 
+from datasources.documents.client import CircuitBreaker, connect
 from datasources.relational import open_relational_store
 from datasources.relational.migrate import describe_database
 from settings import Settings, StartupFailure
@@ -42,10 +42,9 @@ async def _relational(url: str) -> None:
 
 
 async def _documents(url: str, timeout_seconds: float) -> None:
-    timeout_ms = int(timeout_seconds * 1000 * 2 / 3)  # so PyMongo says why, before ours
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-        url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
-    )
+    # The app's own client options; PyMongo gives up first, so it says why.
+    timeout_ms = int(timeout_seconds * 1000 * 2 / 3)
+    client = connect(url, CircuitBreaker(), server_selection_timeout_ms=timeout_ms)
     try:
         await client.admin.command("ping")
     finally:

@@ -5,26 +5,16 @@ shows each live worker."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 
 from support.apps import UNLIMITED, RealServers
-from support.metrics import (
-    Samples,
-    Workers,
-    migrate_with_cli,
-    parse,
-    requests,
-    serving_workers,
-    total,
-    worker_pids,
-)
-from support.servers import create_database
+from support.cluster import real_servers_env
+from support.commands import agora
+from support.metrics import Samples, Workers, requests, serving_workers, total, worker_pids
+from support.metrics import scrape as scrape_of
 
 PROBE = "query MetricsWorkerProbe { __typename }"
 BATCH = 40  # concurrent requests, each on a connection of its own
@@ -34,9 +24,7 @@ STARTUP_TIMEOUT = 60.0
 
 async def scrape(workers: Workers) -> Samples:
     async with httpx.AsyncClient(base_url=workers.url, timeout=10) as http:
-        response = await http.get("/metrics")
-    assert response.status_code == 200, response.text
-    return parse(response.text)
+        return await scrape_of(http)
 
 
 async def both_workers_up(workers: Workers) -> None:
@@ -74,19 +62,13 @@ async def probe_batch(workers: Workers) -> None:
 async def test_a_scrape_counts_the_requests_of_every_worker(
     real_servers: RealServers, tmp_path: Path
 ) -> None:
-    suffix = uuid.uuid4().hex[:10]
     env = {
-        **os.environ,
-        "APP_ENV": "development",
-        "DATABASE_URL": create_database(real_servers.postgres_url, f"metrics_{suffix}"),
-        "MONGODB_URL": real_servers.mongodb_url,
-        "MONGODB_DATABASE": f"metrics_{suffix}",
-        "REDIS_URL": f"{real_servers.redis.url.rsplit('/', 1)[0]}/9",
-        "JWT_SECRET": secrets.token_urlsafe(48),
+        **real_servers_env(real_servers, "metrics", redis_db=9),
         "LOG_LEVEL": "WARNING",
         **{name.upper(): str(limit) for name, limit in UNLIMITED.items()},
     }
-    migrate_with_cli(env, tmp_path / "migrate")
+    migrated = agora("migrate", env={**env, "DATA_DIR": str(tmp_path / "migrate")}, timeout=120)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     with serving_workers(env, 2, tmp_path) as workers:
         await both_workers_up(workers)
         pids = worker_pids(await scrape(workers))

@@ -113,19 +113,28 @@ def stop_process(app: AppProcess) -> None:
             app.process.wait(timeout=5)
 
 
+def real_servers_env(servers: RealServers, prefix: str, redis_db: int) -> dict[str, str]:
+    """The environment of Agora processes on the session's real servers: a PostgreSQL
+    and a MongoDB database of their own, a Redis database number of their own, and one
+    JWT key (a token works on every process given this environment)."""
+    suffix = uuid.uuid4().hex[:10]
+    return {
+        **os.environ,
+        "APP_ENV": "development",
+        "DATABASE_URL": create_database(servers.postgres_url, f"{prefix}_{suffix}"),
+        "MONGODB_URL": servers.mongodb_url,
+        "MONGODB_DATABASE": f"{prefix}_{suffix}",
+        "REDIS_URL": f"{servers.redis.url.rsplit('/', 1)[0]}/{redis_db}",
+        "JWT_SECRET": secrets.token_urlsafe(48),
+    }
+
+
 @contextlib.contextmanager
 def running_cluster(servers: RealServers, tmp: Path) -> Iterator[Cluster]:
     """Processes A and B on a database of their own, migrated once, stopped afterwards."""
     redis = servers.redis
-    suffix = uuid.uuid4().hex[:10]
     env = {
-        **os.environ,
-        "APP_ENV": "development",
-        "DATABASE_URL": create_database(servers.postgres_url, f"mp_{suffix}"),
-        "MONGODB_URL": servers.mongodb_url,
-        "MONGODB_DATABASE": f"mp_{suffix}",
-        "REDIS_URL": f"{redis.url.rsplit('/', 1)[0]}/{REDIS_DB}",
-        "JWT_SECRET": secrets.token_urlsafe(48),  # the same key: tokens work on both
+        **real_servers_env(servers, "mp", REDIS_DB),
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }

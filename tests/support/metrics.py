@@ -129,19 +129,6 @@ class Workers:
         return counts
 
 
-def migrate_with_cli(env: dict[str, str], data_dir: Path) -> None:
-    migrated = subprocess.run(
-        [str(AGORA), "migrate"],
-        cwd=REPO,
-        env={**env, "DATA_DIR": str(data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-
-
 @contextlib.contextmanager
 def serving_workers(env: dict[str, str], workers: int, tmp: Path) -> Iterator[Workers]:
     """`agora serve --workers <workers>` on a free port, with PROMETHEUS_MULTIPROC_DIR
