@@ -20,6 +20,7 @@ from schema.introspection import NoSchemaIntrospection, hide_types
 from schema.mutation import Mutation
 from schema.notifications import Notification
 from schema.operation_metrics import OperationMetrics
+from schema.planned_executor import PlannedExecutor
 from schema.posts import Post
 from schema.query import Query
 from schema.query_stats import QueryStatsCounted, QueryStatsInResponse
@@ -67,9 +68,11 @@ class AgoraSchema(strawberry.Schema):
         log_errors(errors)
 
 
-def build_schema(*, production: bool) -> AgoraSchema:
+def build_schema(*, production: bool, planned: bool = True) -> AgoraSchema:
     """Extensions are passed as classes or factories, so no state is shared between
-    operations. Production hides introspection and "Did you mean …?" suggestions."""
+    operations. Production hides introspection and "Did you mean …?" suggestions.
+    Queries run by their plans (`schema.planned_executor`) unless `planned` is False:
+    then graphql-core runs every operation, which the differential tests compare with."""
 
     def admission() -> AdmissionControl:
         return AdmissionControl(schema.document_checks)
@@ -94,6 +97,7 @@ def build_schema(*, production: bool) -> AgoraSchema:
         subscription=Subscription,
         types=[User, Post, Comment, Notification],
         extensions=extensions,
+        execution_context_class=PlannedExecutor if planned else None,
     )
     if production:
         hide_types(schema._schema)

@@ -1,0 +1,366 @@
+"""Plans: a validated query compiled once into what to do for each field, so a document
+sent again and again skips graphql-core's per-field bookkeeping (`schema.planned_executor`
+runs them).
+
+A plan holds, for each selection set and object type, the fields in response order,
+each with how to get its value (an attribute read for a field without a resolver, or
+the resolver Strawberry built for it) and how to complete that value (non-null, list,
+leaf, object, abstract). Fields are collected by graphql-core's own `collect_fields`, so
+merging, fragments and `@skip`/`@include` are exactly its. A plan depends on the
+document, the operation and the values of the variables that `@skip`/`@include` read,
+and on nothing else of the request; plans are kept per document while the document is
+alive (documents are cached, bounded, by `schema.document_checks`).
+
+Planned: queries, and each event's result of a subscription. Not planned (graphql-core
+runs them unchanged): mutations (their root fields run one after another), a
+subscription's start, introspection (`__schema`, `__type`), `@defer`/`@stream`, and
+resolver middleware.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from inspect import isawaitable
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLAbstractType,
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    VariableNode,
+    is_abstract_type,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.values import VariableValues
+from graphql.language import Visitor, visit
+from graphql.pyutils import Undefined
+from graphql.type import specified_scalar_types
+
+DEFINITION = "strawberry-definition"  # Strawberry's back-reference on each GraphQL field
+STRAWBERRY_IS_TYPE_OF = "_get_is_type_of.<locals>.is_type_of"
+SPECIFIED_SCALARS = frozenset(specified_scalar_types.values())
+
+
+class NotPlanned(Exception):
+    """The operation holds something plans do not cover; graphql-core runs it."""
+
+
+# How a field's value is completed, by the shape of its type.
+
+
+@dataclass(eq=False)
+class NonNull:
+    inner: Completion
+
+
+@dataclass(eq=False)
+class ListOf:
+    inner: Completion
+
+
+@dataclass(eq=False)
+class Leaf:
+    type: GraphQLLeafType
+
+
+@dataclass(eq=False)
+class Object:
+    type: GraphQLObjectType
+    fields: list[FieldPlan]
+    # The type's `is_type_of`, and whether it reads its info argument (Strawberry's own
+    # check, an isinstance, does not: it is called without building one).
+    is_type_of: Callable[[Any, Any], Any] | None = None
+    is_type_of_reads_info: bool = True
+
+    def __post_init__(self) -> None:
+        self.is_type_of = self.type.is_type_of
+        qualname = getattr(self.is_type_of, "__qualname__", "")
+        self.is_type_of_reads_info = not qualname.endswith(STRAWBERRY_IS_TYPE_OF)
+
+
+@dataclass(eq=False)
+class Abstract:
+    type: GraphQLAbstractType
+    # The fields for each runtime object type, planned when first met.
+    by_type: dict[str, Object]
+    details: FieldDetailsList
+    planner: Planner
+
+
+Completion = NonNull | ListOf | Leaf | Object | Abstract
+
+
+# A fast completion's answer when the value needs the full completion (an error, an
+# awaitable, anything unusual): the executor then completes it the general way.
+SLOW = object()
+
+_SAME_WHEN = {"String": str, "ID": str, "Boolean": bool}
+
+
+def _leaf_fast(leaf: GraphQLLeafType, non_null: bool) -> Callable[[Any], Any]:
+    """A completion of a leaf value with graphql-core's result for ordinary values:
+    a value the scalar serializes to itself is taken as it is, anything else is
+    serialized by the type (errors and awaitables are left to the general path)."""
+    coerce = leaf.coerce_output_value
+    same = _SAME_WHEN.get(leaf.name) if leaf in SPECIFIED_SCALARS else None
+
+    def fast(value: Any) -> Any:
+        if value is None:
+            return SLOW if non_null else None
+        if type(value) is same:
+            return value
+        if isinstance(value, Exception) or isawaitable(value):
+            return SLOW
+        coerced = coerce(value)
+        return SLOW if coerced is None or coerced is Undefined else coerced
+
+    return fast
+
+
+def _leaf_list_fast(
+    leaf: GraphQLLeafType, non_null: bool, items_non_null: bool
+) -> Callable[[Any], Any]:
+    item = _leaf_fast(leaf, items_non_null)
+
+    def fast(value: Any) -> Any:
+        if value is None:
+            return SLOW if non_null else None
+        if type(value) is not list and type(value) is not tuple:
+            return SLOW
+        completed = [item(v) for v in value]
+        return SLOW if SLOW in completed else completed
+
+    return fast
+
+
+def fast_completion(completion: Completion) -> Callable[[Any], Any] | None:
+    """The fast completion of leaves and lists of leaves; None for other shapes."""
+    non_null = isinstance(completion, NonNull)
+    inner = completion.inner if isinstance(completion, NonNull) else completion
+    if isinstance(inner, Leaf):
+        return _leaf_fast(inner.type, non_null)
+    if isinstance(inner, ListOf):
+        items_non_null = isinstance(inner.inner, NonNull)
+        item = inner.inner.inner if isinstance(inner.inner, NonNull) else inner.inner
+        if isinstance(item, Leaf):
+            return _leaf_list_fast(item.type, non_null, items_non_null)
+    return None
+
+
+@dataclass(eq=False)
+class FieldPlan:
+    key: str  # the response name (alias or field name)
+    name: str
+    parent_type: GraphQLObjectType
+    definition: GraphQLField
+    details: FieldDetailsList
+    nodes: list[FieldNode]
+    # Exactly one way to get the value: a constant (`__typename`), an attribute read
+    # (a field without a resolver), or the resolver.
+    constant: Any = None
+    attribute: str | None = None
+    resolve: Callable[..., Any] | None = None
+    has_arguments: bool = False
+    completion: Completion = field(default_factory=lambda: Leaf(None))  # type: ignore[arg-type]
+    fast: Callable[[Any], Any] | None = None  # see fast_completion
+
+
+@dataclass(eq=False)
+class Plan:
+    root: Object
+
+
+class Planner:
+    """Builds the plan of one operation under one set of `@skip`/`@include` values."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDetails],
+        variable_values: VariableValues,
+        operation: OperationDefinitionNode,
+        hide_suggestions: bool,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variable_values = variable_values
+        self.operation = operation
+        self.hide_suggestions = hide_suggestions
+
+    def plan(self, root_type: GraphQLObjectType) -> Plan:
+        grouped, _defers, forbidden = collect_fields(
+            self.schema,
+            self.fragments,
+            self.variable_values,
+            root_type,
+            self.operation,
+            self.hide_suggestions,
+        )
+        if forbidden:
+            raise NotPlanned("directive")
+        return Plan(Object(root_type, self._fields(root_type, grouped)))
+
+    def object_fields(self, object_type: GraphQLObjectType, details: FieldDetailsList) -> Object:
+        grouped, _defers, forbidden = collect_subfields(
+            self.schema,
+            self.fragments,
+            self.variable_values,
+            self.operation,
+            object_type,
+            details,
+            self.hide_suggestions,
+        )
+        if forbidden:
+            raise NotPlanned("directive")
+        return Object(object_type, self._fields(object_type, grouped))
+
+    def _fields(
+        self, parent_type: GraphQLObjectType, grouped: Mapping[str, FieldDetailsList]
+    ) -> list[FieldPlan]:
+        plans = []
+        for key, details in grouped.items():
+            if any(d.defer_usage is not None or d.fragment_variable_values for d in details):
+                raise NotPlanned("@defer or fragment variables")
+            node = details[0].node
+            name = node.name.value
+            definition = self.schema.get_field(parent_type, name)
+            if definition is None:  # pragma: no cover - validation rejects unknown fields
+                raise NotPlanned(name)
+            nodes = [d.node for d in details]
+            plan = FieldPlan(key, name, parent_type, definition, details, nodes)
+            if name == "__typename":
+                plan.constant = parent_type.name
+            elif name.startswith("__"):
+                raise NotPlanned("introspection")
+            else:
+                strawberry_field = (definition.extensions or {}).get(DEFINITION)
+                if (
+                    strawberry_field is not None
+                    and strawberry_field.is_basic_field
+                    and getattr(definition.resolve, "_is_default", False)
+                ):
+                    plan.attribute = strawberry_field.python_name
+                elif definition.resolve is not None:
+                    plan.resolve = definition.resolve
+                else:
+                    raise NotPlanned("no resolver")
+                plan.has_arguments = bool(definition.args or node.arguments)
+            plan.completion = self._completion(definition.type, details)
+            plan.fast = fast_completion(plan.completion)
+            plans.append(plan)
+        return plans
+
+    def _completion(self, type_: GraphQLOutputType, details: FieldDetailsList) -> Completion:
+        if is_non_null_type(type_):
+            assert isinstance(type_, GraphQLNonNull)
+            return NonNull(self._completion(type_.of_type, details))
+        if is_list_type(type_):
+            assert isinstance(type_, GraphQLList)
+            return ListOf(self._completion(type_.of_type, details))
+        if is_leaf_type(type_):
+            return Leaf(type_)
+        if is_abstract_type(type_):
+            return Abstract(type_, {}, details, self)
+        if is_object_type(type_):
+            assert isinstance(type_, GraphQLObjectType)
+            return self.object_fields(type_, details)
+        raise NotPlanned(str(type_))  # pragma: no cover - no other output types
+
+
+def runtime_object(abstract: Abstract, object_type: GraphQLObjectType) -> Object:
+    """The fields of an abstract-typed selection for one runtime type (planned once)."""
+    planned = abstract.by_type.get(object_type.name)
+    if planned is None:
+        planned = abstract.planner.object_fields(object_type, abstract.details)
+        abstract.by_type[object_type.name] = planned
+    return planned
+
+
+class _ConditionVariables(Visitor):
+    """Variables read by `@skip` and `@include`: the plan depends on their values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_directive(self, node: DirectiveNode, *_: object) -> None:
+        if node.name.value in {"skip", "include"}:
+            for argument in node.arguments or ():
+                if isinstance(argument.value, VariableNode):
+                    self.names.add(argument.value.name.value)
+
+
+def condition_variables(
+    operation: OperationDefinitionNode, fragments: Iterable[FragmentDefinitionNode]
+) -> tuple[str, ...]:
+    visitor = _ConditionVariables()
+    for node in (operation, *fragments):
+        visit(node, visitor)
+    return tuple(sorted(visitor.names))
+
+
+@dataclass
+class _OperationPlans:
+    conditions: tuple[str, ...]
+    plans: dict[tuple[Any, ...], Plan | None] = field(default_factory=dict)
+
+
+# Plans of the operations still alive (their document held by the document cache or a
+# running request).
+_by_operation: weakref.WeakKeyDictionary[OperationDefinitionNode, _OperationPlans] = (
+    weakref.WeakKeyDictionary()
+)
+# An operation's plans for distinct `@skip`/`@include` values: at most this many.
+PLANS_PER_OPERATION = 16
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def plan_for(
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    root_type: GraphQLObjectType,
+    planner: Planner,
+) -> Plan | None:
+    """The operation's plan, built on first use; None when it cannot be planned."""
+    plans = _by_operation.get(operation)
+    if plans is None:
+        conditions = condition_variables(operation, fragments.values())
+        plans = _by_operation[operation] = _OperationPlans(conditions)
+    coerced = planner.variable_values.coerced
+    key = tuple(_hashable(coerced.get(name)) for name in plans.conditions)
+    if key in plans.plans:
+        return plans.plans[key]
+    try:
+        plan: Plan | None = planner.plan(root_type)
+    except NotPlanned:
+        plan = None
+    if len(plans.plans) < PLANS_PER_OPERATION:
+        plans.plans[key] = plan
+    return plan
