@@ -125,7 +125,6 @@ class Context:
     settings: Settings
     stores: Datastores
     request_id: str
-    request_loaders: Loaders
     viewer: Viewer | None = None
     # When the access token stops being valid (WebSocket connections outlive it).
     viewer_expires_at: datetime | None = None
@@ -139,10 +138,17 @@ class Context:
     # The accepted token's claims, to check its session again later (WebSocket).
     claims: AccessClaims | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Built on first use: many requests (`{ __typename }`, a login) need none.
+    _request_loaders: Loaders | None = field(default=None, repr=False)
 
     @property
     def loaders(self) -> Loaders:
-        return _event_loaders.get() or self.request_loaders
+        loaders = _event_loaders.get()
+        if loaders is not None:
+            return loaders
+        if self._request_loaders is None:
+            self._request_loaders = build_loaders(self.stores)
+        return self._request_loaders
 
     def fresh_loaders(self) -> Loaders:
         """New loaders for the current task only (one operation)."""
@@ -241,4 +247,4 @@ class Context:
 
 
 def new_context(settings: Settings, stores: Datastores, request_id: str, **kwargs: Any) -> Context:
-    return Context(settings, stores, request_id, build_loaders(stores), **kwargs)
+    return Context(settings, stores, request_id, **kwargs)
