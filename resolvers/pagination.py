@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
+import orjson
+
 from datasources.paging import Key, Page, PageRequest
 from domain import MAX_HANDLE
 from loaders.base import PagedLoader
@@ -29,7 +31,9 @@ MAX_CURSOR_LENGTH = 512
 
 
 def encode_cursor(listing: str, key: Key) -> str:
-    raw = json.dumps([listing, *key], separators=(",", ":")).encode()
+    raw = orjson.dumps([listing, *key])
+    if not raw.isascii():  # json.dumps's escapes, so a cursor never changes form
+        raw = json.dumps([listing, *key], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

@@ -128,14 +128,26 @@ def requested_cost(
     return _Costing(fragments, variables).selection_set(operation.selection_set, DEFAULT_FIRST)
 
 
-def actual_cost(data: Any, *, root: bool = True) -> int:
-    """The field values the response's data holds, counted as `requested_cost` counts."""
+def actual_cost(data: Any) -> int:
+    """The field values the response's data holds, counted as `requested_cost` counts:
+    every key of every object, objects inside lists included (lists of leaves, and
+    lists directly inside lists, hold none)."""
     if isinstance(data, dict):
-        return sum(
-            1 + actual_cost(value, root=False)
-            for key, value in data.items()
-            if not (root and key in FREE_FIELDS)
-        )
-    if isinstance(data, list):
-        return sum(actual_cost(item, root=False) for item in data if isinstance(item, dict))
-    return 0
+        data = {key: value for key, value in data.items() if key not in FREE_FIELDS}
+    elif not isinstance(data, list):
+        return 0
+    total = 0
+    stack: list[Any] = [data]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value = pop()
+        if type(value) is dict:
+            total += len(value)
+            for inner in value.values():
+                if type(inner) is dict or type(inner) is list:
+                    push(inner)
+        else:
+            for item in value:
+                if type(item) is dict:
+                    push(item)
+    return total

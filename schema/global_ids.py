@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from functools import lru_cache
 
 from resolvers.errors import BadUserInput
 
@@ -12,6 +13,7 @@ DIGITS = re.compile(r"[1-9][0-9]{0,17}")  # a row id
 DOCUMENT_ID = re.compile(r"[0-9a-f]{24}")  # an ObjectId in hex
 
 
+@lru_cache(maxsize=65_536)  # a page shows the same few hundred ids again and again
 def to_global_id(type_name: str, key: int | str) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
 
