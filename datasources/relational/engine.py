@@ -61,6 +61,10 @@ CLIENT_TIMEOUT_MARGIN_SECONDS = 1.0
 SQLITE_PROGRESS_INSTRUCTIONS = 10_000
 
 
+# The `sqlite_begin` execution option of a connection that must not begin a transaction.
+SQLITE_NO_BEGIN = "none"
+
+
 def create_engine(url: str, *, statement_timeout_seconds: float | None = None) -> AsyncEngine:
     """An engine for `url`; with `statement_timeout_seconds`, no statement runs longer."""
     if statement_timeout_seconds is not None and statement_timeout_seconds <= 0:
@@ -122,6 +126,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Writers take the write lock up front: a deferred transaction that reads
         # and then writes fails at once with SQLITE_BUSY when another writer won.
         mode = connection.get_execution_options().get("sqlite_begin", "")
+        if mode == SQLITE_NO_BEGIN:  # a lone read (Sessions.rows): SQLite runs it atomically
+            return
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 

@@ -245,10 +245,7 @@ class PostRepository:
         """In the order asked; missing or deleted posts are None. One query."""
         if not ids:
             return []
-        async with self._store.read() as session:
-            rows = (
-                await session.execute(select(*_COLUMNS).where(Post.id.in_(set(ids)), _visible()))
-            ).all()
+        rows = await self._store.rows(select(*_COLUMNS).where(Post.id.in_(set(ids)), _visible()))
         by_id = {row.id: PostRecord.from_row(row) for row in rows}
         return [by_id.get(i) for i in ids]
 
@@ -273,8 +270,7 @@ class PostRepository:
         query = self._filtered(
             select(func.count()).select_from(Post), author_id=author_id, tag=tag, search=search
         )
-        async with self._store.read() as session:
-            return int(await session.scalar(query) or 0)
+        return int(await self._store.scalar(query) or 0)
 
     async def feed(self, viewer_id: int, page: PageRequest) -> Page[PostRecord]:
         """Published posts of the people the viewer follows, newest first. One query."""
@@ -289,8 +285,7 @@ class PostRepository:
 
     async def count_feed(self, viewer_id: int) -> int:
         query = self._feed(select(func.count()).select_from(Post), viewer_id)
-        async with self._store.read() as session:
-            return int(await session.scalar(query) or 0)
+        return int(await self._store.scalar(query) or 0)
 
     async def by_authors(
         self, author_ids: Sequence[int], page: PageRequest, *, include_drafts: bool
@@ -306,9 +301,8 @@ class PostRepository:
             posts = posts.where(Post.status == PUBLISHED)
         query = newest_per_group(posts, Post.author_id, Post.sort_at, Post.id, after, page.first)
         grouped: dict[int, list[PostRecord]] = {i: [] for i in wanted}
-        async with self._store.read() as session:
-            for row in (await session.execute(query)).all():
-                grouped[row.owner].append(PostRecord.from_row(row))
+        for row in await self._store.rows(query):
+            grouped[row.owner].append(PostRecord.from_row(row))
         return {i: page_from_rows(rows, page, key_of) for i, rows in grouped.items()}
 
     async def count_by_authors(
@@ -324,8 +318,7 @@ class PostRepository:
         )
         if not include_drafts:
             query = query.where(Post.status == PUBLISHED)
-        async with self._store.read() as session:
-            counts = {row[0]: int(row[1]) for row in (await session.execute(query)).all()}
+        counts = {row[0]: int(row[1]) for row in await self._store.rows(query)}
         return {i: counts.get(i, 0) for i in wanted}
 
     # Helpers
@@ -354,8 +347,7 @@ class PostRepository:
         ).where(Post.status == PUBLISHED, _visible())
 
     async def _page(self, query: Select[*Ts], page: PageRequest) -> Page[PostRecord]:
-        async with self._store.read() as session:
-            rows = (await session.execute(query)).all()
+        rows = await self._store.rows(query)
         return page_from_rows([PostRecord.from_row(r) for r in rows], page, key_of)
 
     @staticmethod

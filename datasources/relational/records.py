@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row
 
 from datasources.relational.models import User
 
@@ -24,7 +27,8 @@ class UserRecord:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: User) -> UserRecord:
+    def from_row(cls, row: User | Row[*tuple[Any, ...]]) -> UserRecord:
+        """From a User, or a row holding at least the columns of one."""
         return cls(
             id=row.id,
             handle=row.handle,

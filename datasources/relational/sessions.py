@@ -3,13 +3,17 @@ statement helpers they share."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, TypeVarTuple, cast
 
-from sqlalchemy import CursorResult, text
+from sqlalchemy import CursorResult, Executable, Row, Select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
+
+from datasources.relational.engine import SQLITE_NO_BEGIN
+
+Ts = TypeVarTuple("Ts")
 
 
 class Sessions:
@@ -22,11 +26,30 @@ class Sessions:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # One statement reads one consistent snapshot by itself: no BEGIN and ROLLBACK
+        # around it (on PostgreSQL two round trips fewer).
+        self._reader = engine.execution_options(
+            **(
+                {"sqlite_begin": SQLITE_NO_BEGIN}
+                if self.is_sqlite
+                else {"isolation_level": "AUTOCOMMIT"}
+            )
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
             yield session
+
+    async def rows(self, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
+        """The rows of one read statement, run on its own, outside any transaction."""
+        async with self._reader.connect() as connection:
+            return (await connection.execute(statement)).all()
+
+    async def scalar(self, statement: Executable) -> Any:
+        """The first column of the first row of one read statement (None: no row)."""
+        async with self._reader.connect() as connection:
+            return await connection.scalar(statement)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

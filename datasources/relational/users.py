@@ -19,6 +19,10 @@ from domain import Role
 Ts = TypeVarTuple("Ts")
 
 
+# The columns of a UserRecord: everything but the password hash.
+_SHOWN = (User.id, User.handle, User.email, User.display_name, User.role, User.created_at)
+
+
 class DuplicateUser(Exception):
     """The handle and/or email is already registered."""
 
@@ -89,8 +93,8 @@ class UserRepository:
         return len(rows)
 
     async def get_many(self, ids: Sequence[int]) -> list[UserRecord | None]:
-        async with self._store.read() as session:
-            rows = (await session.scalars(select(User).where(User.id.in_(set(ids))))).all()
+        # Never the password hash: these users are shown to others.
+        rows = await self._store.rows(select(*_SHOWN).where(User.id.in_(set(ids))))
         by_id = {row.id: UserRecord.from_row(row) for row in rows}
         return [by_id.get(i) for i in ids]
 
