@@ -12,7 +12,7 @@ from resolvers.visibility import visible_post
 from schema.connections import Connection, connection
 from schema.global_ids import int_key, object_key
 from schema.info import Info
-from schema.node import Node, node_fields
+from schema.node import Node, global_id
 from schema.payloads import DeletePayload, UserError, payload
 from schema.posts import Post
 from schema.users import User, user_of
@@ -27,7 +27,13 @@ class Comment(Node):
 
     @classmethod
     def from_record(cls, record: CommentRecord) -> Comment:
-        return cls(**node_fields("Comment", record, "body", "created_at", "edited_at"))
+        return cls(
+            id=global_id("Comment", record.id),
+            record=record,
+            body=record.body,
+            created_at=record.created_at,
+            edited_at=record.edited_at,
+        )
 
     @strawberry.field
     async def author(self, info: Info) -> User:

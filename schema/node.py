@@ -1,8 +1,6 @@
-"""The Relay Node interface, and the constructor arguments every node type shares."""
+"""The Relay Node interface, and the global ID every node type carries."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import strawberry
 
@@ -14,15 +12,5 @@ class Node:
     id: strawberry.ID
 
 
-def same_fields(record: Any, *names: str) -> dict[str, Any]:
-    """The fields a type shows exactly as its record holds them."""
-    return {name: getattr(record, name) for name in names}
-
-
-def node_fields(type_name: str, record: Any, *same: str) -> dict[str, Any]:
-    """A node's global `id` and private `record`, plus the fields named in `same`."""
-    return {
-        "id": strawberry.ID(to_global_id(type_name, record.id)),
-        "record": record,
-        **same_fields(record, *same),
-    }
+def global_id(type_name: str, key: int | str) -> strawberry.ID:
+    return strawberry.ID(to_global_id(type_name, key))

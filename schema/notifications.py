@@ -14,7 +14,7 @@ from schema.comments import Comment
 from schema.enums import NotificationKind
 from schema.global_ids import object_key
 from schema.info import Info
-from schema.node import Node, node_fields
+from schema.node import Node, global_id
 from schema.payloads import UserError
 from schema.posts import Post, post_or_none
 from schema.users import User, user_of
@@ -29,8 +29,13 @@ class Notification(Node):
 
     @classmethod
     def from_record(cls, record: NotificationRecord) -> Notification:
-        fields = node_fields("Notification", record, "read", "created_at")
-        return cls(**fields, kind=NotificationKind(record.kind))
+        return cls(
+            id=global_id("Notification", record.id),
+            record=record,
+            read=record.read,
+            created_at=record.created_at,
+            kind=NotificationKind(record.kind),
+        )
 
     @strawberry.field
     async def actor(self, info: Info) -> User:

@@ -90,7 +90,13 @@ class Work(Position):
         nullable: bool,
         parent: Position | None,
     ) -> None:
-        super().__init__(container, key, typename, nullable, parent)
+        # Position.__init__ inlined: one Work per object of the response.
+        self.container = container
+        self.key = key
+        self.typename = typename
+        self.nullable = nullable
+        self.parent = parent
+        self._path = None
         self.object = object
         self.source = source
         self.target = target

@@ -16,7 +16,7 @@ from schema.connections import Connection, connection
 from schema.enums import PostStatus, ReactionKind
 from schema.global_ids import int_key
 from schema.info import Info
-from schema.node import Node, node_fields
+from schema.node import Node, global_id
 from schema.payloads import DeletePayload, UserError, payload
 from schema.users import User, user_of
 
@@ -50,9 +50,17 @@ class Post(Node):
 
     @classmethod
     def from_record(cls, record: PostRecord) -> Post:
-        same = ("title", "body", "created_at", "updated_at", "published_at")
-        fields = node_fields("Post", record, *same)
-        return cls(**fields, tags=list(record.tags), status=PostStatus(record.status))
+        return cls(
+            id=global_id("Post", record.id),
+            record=record,
+            title=record.title,
+            body=record.body,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            published_at=record.published_at,
+            tags=list(record.tags),
+            status=PostStatus(record.status),
+        )
 
     @strawberry.field
     async def author(self, info: Info) -> User:

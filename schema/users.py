@@ -15,7 +15,7 @@ from datasources.relational.records import UserRecord
 from schema.connections import Connection, connection
 from schema.enums import Role
 from schema.info import Info
-from schema.node import Node, node_fields, same_fields
+from schema.node import Node, global_id
 
 if TYPE_CHECKING:
     from schema.posts import Post
@@ -32,7 +32,12 @@ class Profile:
 
     @classmethod
     def from_record(cls, record: ProfileRecord) -> Profile:
-        return cls(**same_fields(record, "bio", "avatar_url", "location"), links=list(record.links))
+        return cls(
+            bio=record.bio,
+            avatar_url=record.avatar_url,
+            location=record.location,
+            links=list(record.links),
+        )
 
 
 @strawberry.type(description="A person with an account.")
@@ -45,8 +50,14 @@ class User(Node):
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
-        fields = node_fields("User", record, "handle", "display_name", "created_at")
-        return cls(**fields, role=Role(record.role))
+        return cls(
+            id=global_id("User", record.id),
+            record=record,
+            handle=record.handle,
+            display_name=record.display_name,
+            created_at=record.created_at,
+            role=Role(record.role),
+        )
 
     @strawberry.field(description="Visible to the user themself and to admins; null otherwise.")
     def email(self, info: Info) -> str | None:
