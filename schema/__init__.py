@@ -16,6 +16,7 @@ from schema.admission import AdmissionControl
 from schema.comments import Comment
 from schema.document_checks import DocumentChecks
 from schema.errors import ErrorPolicy, log_errors
+from schema.extension_chain import ExtensionChain
 from schema.introspection import NoSchemaIntrospection, hide_types
 from schema.mutation import Mutation
 from schema.notifications import Notification
@@ -69,10 +70,11 @@ class AgoraSchema(strawberry.Schema):
 
 
 def build_schema(*, production: bool, planned: bool = True) -> AgoraSchema:
-    """Extensions are passed as classes or factories, so no state is shared between
-    operations. Production hides introspection and "Did you mean …?" suggestions.
-    Queries run by their plans (`schema.planned_executor`) unless `planned` is False:
-    then graphql-core runs every operation, which the differential tests compare with."""
+    """Extensions are built per operation (classes or factories), so no state is shared
+    between operations; they run as one `ExtensionChain`, in the order listed.
+    Production hides introspection and "Did you mean …?" suggestions. Queries run by
+    their plans (`schema.planned_executor`) unless `planned` is False: then graphql-core
+    runs every operation, which the differential tests compare with."""
 
     def admission() -> AdmissionControl:
         return AdmissionControl(schema.document_checks)
@@ -91,12 +93,16 @@ def build_schema(*, production: bool, planned: bool = True) -> AgoraSchema:
 
         # Last, so innermost: it sees the errors before ErrorPolicy presents them.
         extensions.append(OperationSpan)
+
+    def chain() -> ExtensionChain:
+        return ExtensionChain([extension() for extension in extensions])
+
     schema = AgoraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[User, Post, Comment, Notification],
-        extensions=extensions,
+        extensions=[chain],
         execution_context_class=PlannedExecutor if planned else None,
     )
     if production:
