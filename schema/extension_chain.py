@@ -136,14 +136,16 @@ def _leave_one(
             next(step)
         except StopIteration:
             return None
-        raise RuntimeError("a schema extension hook yielded twice")
+        except BaseException as raised:  # raised on its way out: the outer parts see it
+            return raised
+        return RuntimeError("a schema extension hook yielded twice")
     try:
         step.throw(error)
     except StopIteration:
         return None  # swallowed
     except BaseException as raised:
         return raised
-    raise RuntimeError("a schema extension hook yielded again after an error")
+    return RuntimeError("a schema extension hook yielded again after an error")
 
 
 async def _leave_async(entered: list[_Step], error: BaseException | None) -> None:
@@ -156,7 +158,11 @@ async def _leave_async(entered: list[_Step], error: BaseException | None) -> Non
                 await step.__anext__()
             except StopAsyncIteration:
                 continue
-            raise RuntimeError("a schema extension hook yielded twice")
+            except BaseException as raised:
+                error = raised
+                continue
+            error = RuntimeError("a schema extension hook yielded twice")
+            continue
         try:
             await step.athrow(error)
         except StopAsyncIteration:
@@ -164,6 +170,6 @@ async def _leave_async(entered: list[_Step], error: BaseException | None) -> Non
         except BaseException as raised:
             error = raised
         else:
-            raise RuntimeError("a schema extension hook yielded again after an error")
+            error = RuntimeError("a schema extension hook yielded again after an error")
     if error is not None:
         raise error
