@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Hashable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -136,6 +136,31 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+# Costs kept per document: one per distinct (operation, variables), at most this many.
+COSTS_PER_DOCUMENT = 32
+
+
+def _frozen(value: Any) -> Hashable:
+    if isinstance(value, dict):
+        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value if isinstance(value, Hashable) else repr(value)
+
+
+def _requested_cost(
+    checked: CheckedDocument, operation: OperationDefinitionNode, variables: Mapping[str, Any]
+) -> int:
+    """`requested_cost`, worked out once per operation and variables of a document."""
+    key = (id(operation), _frozen(dict(variables)))
+    cost = checked.costs.get(key)
+    if cost is None:
+        cost = requested_cost(operation, checked.fragments, variables)
+        if len(checked.costs) < COSTS_PER_DOCUMENT:
+            checked.costs[key] = cost
+    return cost
+
+
 class AdmissionControl(SchemaExtension):
     """Built per operation by the factory in `schema.build_schema`, bound to the
     schema's document checks."""
@@ -212,7 +237,7 @@ class AdmissionControl(SchemaExtension):
                         "QUERY_TOO_COMPLEX",
                     )
                 ]
-        cost = requested_cost(operation, fragments, coerced.coerced)
+        cost = _requested_cost(checked, operation, coerced.coerced)
         self.admission.requested = cost
         if cost > settings.max_operation_cost:
             return [

@@ -12,7 +12,7 @@ pairwise).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
 from graphql import (
@@ -83,6 +83,8 @@ class CheckedDocument:
     document: DocumentNode | None  # None when it did not parse
     errors: tuple[GraphQLError, ...]  # request errors: parse, shape limits, validation
     fragments: Mapping[str, FragmentDefinitionNode] = field(default_factory=dict)
+    # Requested costs already worked out, by operation and variables (schema.admission).
+    costs: dict[Hashable, int] = field(default_factory=dict, compare=False)
 
     @property
     def ok(self) -> bool:
