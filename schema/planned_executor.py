@@ -102,6 +102,10 @@ class Work(Position):
         self.target = target
 
 
+def _settled_round(entry: list[Any]) -> int:
+    return int(entry[4])
+
+
 async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
@@ -205,16 +209,33 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                         continue
                 # Holds the field's place in the response order until it is completed.
                 target[field.key] = None
-                entry = [work, field, value, path]
+                entry = [work, field, value, path, 0]  # 0: settled without waiting
                 entries.append(entry)
                 if not isinstance(value, Exception) and is_awaitable(value):
                     pending.append(entry)
         if pending:
             await self._settle(pending)
         self._next: list[Work] = []
-        for work, field, value, path in entries:
-            work.target[field.key] = self._complete_field(work, field, value, path)
+        # Completed in the order graphql-core would meet them: values at hand first,
+        # then by the round of stepping in which each resolver finished. A non-null
+        # failure among finished resolvers propagates once its round is over, as
+        # graphql-core's gather notices it after the tasks of that round have run.
+        entries.sort(key=_settled_round)
+        failures: list[tuple[GraphQLError, Work]] = []
+        settled = 0
+        for work, field, value, path, round_ in entries:
+            if round_ != settled:
+                self._propagate(failures)
+                settled = round_
+            failed = failures if round_ else None
+            work.target[field.key] = self._complete_field(work, field, value, path, failed)
+        self._propagate(failures)
         return self._next
+
+    def _propagate(self, failures: list[tuple[GraphQLError, Work]]) -> None:
+        for error, work in failures:
+            self._fail(error, work)
+        failures.clear()
 
     def _resolve(self, field: FieldPlan, source: Any, path: Path, arguments: dict[int, Any]) -> Any:
         info = self.build_resolve_info(field.definition, field.nodes, field.parent_type, path)
@@ -247,12 +268,14 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         """Runs the resolvers' awaitables to their ends, stepping each coroutine in its own
         context copy; each entry's value becomes its result (or its exception)."""
         running: list[tuple[list[Any], Coroutine[Any, Any, Any], contextvars.Context, Any]] = []
+        self._round = 1
         try:
             for entry in pending:
                 awaitable = entry[2]
                 coroutine = awaitable if asyncio.iscoroutine(awaitable) else _await(awaitable)
                 self._advance(entry, coroutine, contextvars.copy_context(), running)
             while running:
+                self._round += 1
                 futures = [waiting for *_, waiting in running if waiting is not None]
                 if futures:
                     await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
@@ -272,8 +295,8 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 task.add_done_callback(_cancelling.discard)
             raise
 
-    @staticmethod
     def _advance(
+        self,
         entry: list[Any],
         coroutine: Coroutine[Any, Any, Any],
         context: contextvars.Context,
@@ -282,15 +305,16 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         try:
             yielded = context.run(coroutine.send, None)
         except StopIteration as stop:
-            entry[2] = stop.value
+            entry[2], entry[4] = stop.value, self._round
             return
         except Exception as error:  # becomes a field error
-            entry[2] = error
+            entry[2], entry[4] = error, self._round
             return
         if yielded is not None:
             if getattr(yielded, "_asyncio_future_blocking", None) is None:
                 coroutine.close()
                 entry[2] = RuntimeError(f"a resolver yielded {yielded!r}, not a future")
+                entry[4] = self._round
                 return
             # As a task does: the future is now waited on.
             yielded._asyncio_future_blocking = False
@@ -298,7 +322,16 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
 
     # Completion
 
-    def _complete_field(self, work: Work, field: FieldPlan, value: Any, path: Path | None) -> Any:
+    def _complete_field(
+        self,
+        work: Work,
+        field: FieldPlan,
+        value: Any,
+        path: Path | None,
+        failures: list[tuple[GraphQLError, Work]] | None,
+    ) -> Any:
+        """The completed value; a non-null failure nulls an ancestor at once, or after the
+        round when `failures` collects them."""
         completion = field.completion
         try:
             return self._complete(completion, value, field, work, work.target, field.key, True)
@@ -307,7 +340,10 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 path = Path(work.path, field.key, field.parent_type.name)
             error = located_error(raw, field.nodes, path.as_list())
             if type(completion) is NonNull:
-                self._fail(error, work)
+                if failures is None:
+                    self._fail(error, work)
+                else:
+                    failures.append((error, work))
             else:
                 self.collected_errors.add(error, path)
             return None

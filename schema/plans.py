@@ -322,16 +322,33 @@ def condition_variables(
 @dataclass
 class _OperationPlans:
     conditions: tuple[str, ...]
-    plans: dict[tuple[Any, ...], Plan | None] = field(default_factory=dict)
+    plans: dict[tuple[Any, ...], Plan | None] = field(default_factory=dict)  # see plan_for
 
 
-# Plans of the operations still alive (their document held by the document cache or a
-# running request).
-_by_operation: weakref.WeakKeyDictionary[OperationDefinitionNode, _OperationPlans] = (
-    weakref.WeakKeyDictionary()
-)
-# An operation's plans for distinct `@skip`/`@include` values: at most this many.
+# Plans by operation node: by identity (graphql-core's nodes compare by structure, so
+# two documents with one operation text but different fragments would be equal), only
+# while the node is alive (its document held by the document cache or a request).
+_by_operation: dict[int, tuple[weakref.ref[OperationDefinitionNode], _OperationPlans]] = {}
+# An operation's plans for distinct schemas and `@skip`/`@include` values: at most this many.
 PLANS_PER_OPERATION = 16
+
+
+def _plans_of(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> _OperationPlans:
+    key = id(operation)
+    entry = _by_operation.get(key)
+    if entry is not None and entry[0]() is operation:
+        return entry[1]
+
+    def forget(ref: weakref.ref[OperationDefinitionNode]) -> None:
+        held = _by_operation.get(key)
+        if held is not None and held[0] is ref:
+            del _by_operation[key]
+
+    plans = _OperationPlans(condition_variables(operation, fragments.values()))
+    _by_operation[key] = (weakref.ref(operation, forget), plans)
+    return plans
 
 
 def _hashable(value: Any) -> Any:
@@ -349,12 +366,9 @@ def plan_for(
     planner: Planner,
 ) -> Plan | None:
     """The operation's plan, built on first use; None when it cannot be planned."""
-    plans = _by_operation.get(operation)
-    if plans is None:
-        conditions = condition_variables(operation, fragments.values())
-        plans = _by_operation[operation] = _OperationPlans(conditions)
+    plans = _plans_of(operation, fragments)
     coerced = planner.variable_values.coerced
-    key = tuple(_hashable(coerced.get(name)) for name in plans.conditions)
+    key = (id(planner.schema), *(_hashable(coerced.get(name)) for name in plans.conditions))
     if key in plans.plans:
         return plans.plans[key]
     try:
