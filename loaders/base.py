@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asyncio import Future, shield
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Generic, TypeVar
@@ -15,7 +16,18 @@ V = TypeVar("V")
 P = TypeVar("P", bound=Hashable)
 
 
-class ListLoader(DataLoader[K, V], Generic[K, V]):
+class Loader(DataLoader[K, V], Generic[K, V]):
+    """A DataLoader whose callers each get a future of their own. aiodataloader hands
+    every caller of a key the same future, and a task cancelled while awaiting a future
+    cancels that future: graphql-core cancels the siblings of a failed non-null field,
+    and the other fields waiting on the same load then failed with CancelledError,
+    which took the whole operation down."""
+
+    def load(self, key: K) -> Future[V]:
+        return shield(super().load(key))
+
+
+class ListLoader(Loader[K, V], Generic[K, V]):
     """Loads many keys with one call returning one value per key, in key order."""
 
     def __init__(self, fetch: Callable[[list[K]], Awaitable[list[V]]]) -> None:
@@ -26,7 +38,7 @@ class ListLoader(DataLoader[K, V], Generic[K, V]):
         return await self._fetch(list(keys))
 
 
-class MappedLoader(DataLoader[K, V], Generic[K, V]):
+class MappedLoader(Loader[K, V], Generic[K, V]):
     """Loads many keys with one call returning a mapping; absent keys get `default()`."""
 
     def __init__(
@@ -45,7 +57,7 @@ class MappedLoader(DataLoader[K, V], Generic[K, V]):
 PageKey = tuple[P, int, Key | None]
 
 
-class PagedLoader(DataLoader[PageKey[P], Page[V]], Generic[P, V]):
+class PagedLoader(Loader[PageKey[P], Page[V]], Generic[P, V]):
     """The first page of a relation for many parents: one fetch per distinct
     (first, after), which in a nested query means one fetch per level. `count(parent)`
     is how many items the whole relation has (a connection's totalCount)."""
