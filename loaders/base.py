@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from asyncio import Future, shield
+from asyncio import Future
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from functools import partial
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
@@ -24,7 +25,25 @@ class Loader(DataLoader[K, V], Generic[K, V]):
     which took the whole operation down."""
 
     def load(self, key: K) -> Future[V]:
-        return shield(super().load(key))
+        shared = super().load(key)
+        if shared.done():
+            return shared  # a finished future is never cancelled by its awaiters
+        own: Future[V] = shared.get_loop().create_future()
+        shared.add_done_callback(partial(_settle, own))
+        return own
+
+
+def _settle(own: Future[V], shared: Future[V]) -> None:
+    """Passes the shared load's outcome to one caller's future (asyncio.shield's job,
+    without its overhead)."""
+    if own.cancelled():
+        return
+    if shared.cancelled():
+        own.cancel()
+    elif (error := shared.exception()) is not None:
+        own.set_exception(error)
+    else:
+        own.set_result(shared.result())
 
 
 class ListLoader(Loader[K, V], Generic[K, V]):
