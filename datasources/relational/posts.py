@@ -58,6 +58,24 @@ class PostRecord:
             sort_at=utc(row.sort_at),
         )
 
+    @classmethod
+    def from_columns(cls, row: Row[*tuple[Any, ...]]) -> PostRecord:
+        """From a row whose first columns are `_COLUMNS`, in their order: read by
+        position, a tenth of the time of reading ten columns by name."""
+        (id_, author_id, title, body, tags, status, created, updated, published, sort_at) = row[:10]
+        return cls(
+            id=id_,
+            author_id=author_id,
+            title=title,
+            body=body,
+            tags=tuple(tags or ()),
+            status=status,
+            created_at=utc(created),
+            updated_at=utc(updated),
+            published_at=utc(published) if published is not None else None,
+            sort_at=utc(sort_at),
+        )
+
     @property
     def key(self) -> Key:
         return time_key(self.sort_at, self.id)
@@ -246,7 +264,7 @@ class PostRepository:
         if not ids:
             return []
         rows = await self._store.rows(select(*_COLUMNS).where(Post.id.in_(set(ids)), _visible()))
-        by_id = {row.id: PostRecord.from_row(row) for row in rows}
+        by_id = {row[0]: PostRecord.from_columns(row) for row in rows}
         return [by_id.get(i) for i in ids]
 
     async def list_published(
@@ -302,7 +320,7 @@ class PostRepository:
         query = newest_per_group(posts, Post.author_id, Post.sort_at, Post.id, after, page.first)
         grouped: dict[int, list[PostRecord]] = {i: [] for i in wanted}
         for row in await self._store.rows(query):
-            grouped[row.owner].append(PostRecord.from_row(row))
+            grouped[row.owner].append(PostRecord.from_columns(row))
         return {i: page_from_rows(rows, page, key_of) for i, rows in grouped.items()}
 
     async def count_by_authors(
@@ -348,7 +366,7 @@ class PostRepository:
 
     async def _page(self, query: Select[*Ts], page: PageRequest) -> Page[PostRecord]:
         rows = await self._store.rows(query)
-        return page_from_rows([PostRecord.from_row(r) for r in rows], page, key_of)
+        return page_from_rows([PostRecord.from_columns(r) for r in rows], page, key_of)
 
     @staticmethod
     async def _lock_visible(session: AsyncSession, post_id: int) -> Post | None:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from datasources.paging import Key, Page, PageRequest, page_from_rows
 from datasources.relational.models import User
-from datasources.relational.records import UserRecord
+from datasources.relational.records import UserRecord, utc
 from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
 from datasources.relational.text_search import contains_ci
 from domain import Role
@@ -95,7 +95,10 @@ class UserRepository:
     async def get_many(self, ids: Sequence[int]) -> list[UserRecord | None]:
         # Never the password hash: these users are shown to others.
         rows = await self._store.rows(select(*_SHOWN).where(User.id.in_(set(ids))))
-        by_id = {row.id: UserRecord.from_row(row) for row in rows}
+        by_id = {
+            id_: UserRecord(id_, handle, email, display_name, role, utc(created_at))
+            for id_, handle, email, display_name, role, created_at in rows
+        }
         return [by_id.get(i) for i in ids]
 
     async def get_by_handle(self, handle: str) -> UserRecord | None:
