@@ -9,13 +9,14 @@ import strawberry
 import resolvers.comments
 from datasources.documents.comments import CommentRecord
 from resolvers.visibility import visible_post
+from schema.batches import batched
 from schema.connections import Connection, connection
 from schema.global_ids import int_key, object_key
 from schema.info import Info
 from schema.node import Node, global_id
 from schema.payloads import DeletePayload, UserError, payload
 from schema.posts import Post
-from schema.users import User, user_of
+from schema.users import User, user_of, users_of
 
 
 @strawberry.type(description="A comment on a post, or a reply to another comment.")
@@ -36,6 +37,13 @@ class Comment(Node):
         )
 
     @strawberry.field
+    @batched(
+        lambda context, comments: users_of(
+            context,
+            [c.record.author_id for c in comments],
+            [f"comment {c.record.id}" for c in comments],
+        )
+    )
     async def author(self, info: Info) -> User:
         return await user_of(info, self.record.author_id, f"comment {self.record.id}")
 

@@ -102,6 +102,16 @@ class Work(Position):
         self.target = target
 
 
+def _distribute(call: list[Any]) -> None:
+    """A batch call's values (or its error) to its members, settled in its round."""
+    _, field, values, members, round_ = call
+    if not isinstance(values, Exception) and len(values) != len(members):
+        values = RuntimeError(f"the batch of {field.name} answered {len(values)} of {len(members)}")
+    for index, member in enumerate(members):
+        member[2] = values if isinstance(values, Exception) else values[index]
+        member[4] = round_
+
+
 def _settled_round(entry: list[Any]) -> int:
     return int(entry[4])
 
@@ -181,9 +191,11 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         collected = self.collected_errors
         skip_nulled = bool(collected._error_positions)
         is_awaitable = self.is_awaitable
-        entries: list[list[Any]] = []  # [work, field, value, path]: completed below
+        entries: list[list[Any]] = []  # [work, field, value, path, round]: completed below
         pending: list[list[Any]] = []  # the entries whose value is an awaitable
         arguments: dict[int, Any] = {}
+        # Fields with a batch resolver: the entries of each, resolved in one call.
+        batches: dict[int, tuple[FieldPlan, list[list[Any]]]] = {}
         for work in works:
             if skip_nulled and collected.has_nulled_position(work.path):
                 continue
@@ -198,6 +210,12 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                         value = error
                 elif field.resolve is None:
                     value = field.constant
+                elif field.batch is not None:
+                    target[field.key] = None  # its place in the response order
+                    entry = [work, field, None, None, 0]
+                    entries.append(entry)
+                    batches.setdefault(id(field), (field, []))[1].append(entry)
+                    continue
                 else:
                     path = Path(work.path, field.key, field.parent_type.name)
                     value = self._resolve(field, source, path, arguments)
@@ -213,8 +231,12 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 entries.append(entry)
                 if not isinstance(value, Exception) and is_awaitable(value):
                     pending.append(entry)
+        calls = [self._batch_call(field, members) for field, members in batches.values()]
+        pending.extend(call for call in calls if call[4] is None)
         if pending:
             await self._settle(pending)
+        for call in calls:
+            _distribute(call)
         self._next: list[Work] = []
         # Completed in the order graphql-core would meet them: values at hand first,
         # then by the round of stepping in which each resolver finished. A non-null
@@ -236,6 +258,17 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         for error, work in failures:
             self._fail(error, work)
         failures.clear()
+
+    def _batch_call(self, field: FieldPlan, members: list[list[Any]]) -> list[Any]:
+        """An entry for one batch call: [None, field, value, members, round]; its round is
+        None while the value is an awaitable the level must settle."""
+        assert field.batch is not None
+        try:
+            value: Any = field.batch(self.context_value, [member[0].source for member in members])
+        except Exception as error:  # every member's field error
+            value = error
+        waiting = not isinstance(value, Exception) and self.is_awaitable(value)
+        return [None, field, value, members, None if waiting else 0]
 
     def _resolve(self, field: FieldPlan, source: Any, path: Path, arguments: dict[int, Any]) -> Any:
         info = self.build_resolve_info(field.definition, field.nodes, field.parent_type, path)

@@ -56,6 +56,8 @@ from graphql.language import Visitor, visit
 from graphql.pyutils import Undefined
 from graphql.type import specified_scalar_types
 
+from schema.batches import Batch, batch_of
+
 DEFINITION = "strawberry-definition"  # Strawberry's back-reference on each GraphQL field
 STRAWBERRY_IS_TYPE_OF = "_get_is_type_of.<locals>.is_type_of"
 SPECIFIED_SCALARS = frozenset(specified_scalar_types.values())
@@ -181,6 +183,8 @@ class FieldPlan:
     attribute: str | None = None
     resolve: Callable[..., Any] | None = None
     has_arguments: bool = False
+    # The resolver's batch (schema.batches): one call for the field of a whole level.
+    batch: Batch | None = None
     completion: Completion = field(default_factory=lambda: Leaf(None))  # type: ignore[arg-type]
     fast: Callable[[Any], Any] | None = None  # see fast_completion
 
@@ -265,6 +269,9 @@ class Planner:
                 else:
                     raise NotPlanned("no resolver")
                 plan.has_arguments = bool(definition.args or node.arguments)
+                base = getattr(strawberry_field, "base_resolver", None)
+                if base is not None and not plan.has_arguments:
+                    plan.batch = batch_of(base.wrapped_func)
             plan.completion = self._completion(definition.type, details)
             plan.fast = fast_completion(plan.completion)
             plans.append(plan)

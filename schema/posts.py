@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,13 +13,14 @@ import resolvers.posts
 import resolvers.reactions
 from datasources.relational.posts import PostRecord
 from resolvers.context import Context
+from schema.batches import batched
 from schema.connections import Connection, connection
 from schema.enums import PostStatus, ReactionKind
 from schema.global_ids import int_key
 from schema.info import Info
 from schema.node import Node, global_id
 from schema.payloads import DeletePayload, UserError, payload
-from schema.users import User, user_of
+from schema.users import User, user_of, users_of
 
 if TYPE_CHECKING:
     from schema.comments import Comment
@@ -63,6 +65,7 @@ class Post(Node):
         )
 
     @strawberry.field
+    @batched(lambda context, posts: users_of(context, *_authors(posts)))
     async def author(self, info: Info) -> User:
         return await user_of(info, self.record.author_id, f"post {self.record.id}")
 
@@ -86,6 +89,10 @@ class Post(Node):
     @strawberry.field(description="The kinds the signed-in user reacted with.")
     async def viewer_reactions(self, info: Info) -> list[ReactionKind]:
         return await resolvers.reactions.of_viewer(info.context, self.record.id)
+
+
+def _authors(posts: Sequence[Post]) -> tuple[list[int], list[str]]:
+    return [p.record.author_id for p in posts], [f"post {p.record.id}" for p in posts]
 
 
 def post_or_none(record: PostRecord | None) -> Post | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from asyncio import gather
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +14,7 @@ import resolvers.posts
 import resolvers.users
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
+from resolvers.context import Context
 from schema.connections import Connection, connection
 from schema.enums import Role
 from schema.info import Info
@@ -105,6 +108,20 @@ class User(Node):
 
 def user_or_none(record: UserRecord | None) -> User | None:
     return User.from_record(record) if record is not None else None
+
+
+async def users_of(
+    context: Context, user_ids: Sequence[int], owners: Sequence[str]
+) -> list[User | Exception]:
+    """`user_of` for many records at once."""
+    loader = context.loaders.user_by_id
+    found = await gather(*(loader.load(user_id) for user_id in user_ids))
+    return [
+        User.from_record(record)
+        if record is not None
+        else LookupError(f"{owner} refers to missing user {user_id}")
+        for record, user_id, owner in zip(found, user_ids, owners, strict=True)
+    ]
 
 
 async def user_of(info: Info, user_id: int, owner: str) -> User:

@@ -99,7 +99,12 @@ def _create_engine(url: str, statement_timeout_seconds: float | None) -> AsyncEn
         )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+    # No ROLLBACK when a connection goes back to the pool (a thread hop per read):
+    # sqlite3 opens no transaction of its own here (isolation_level None), and every
+    # transaction SQLAlchemy begins it also ends, committed or rolled back.
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, hide_parameters=True, pool_reset_on_return=None
+    )
     _configure_sqlite(engine)
     if statement_timeout_seconds is not None:
         _limit_sqlite_statements(engine, statement_timeout_seconds)
