@@ -145,6 +145,7 @@ REQUESTS = [
         "the smallest query: { __typename } ({ hello } on plain Strawberry)",
         {
             "agora": Query("{ __typename }"),
+            "agora-ref": Query("{ __typename }"),
             "strawberry": Query("{ hello }"),
             "agora-pg": Query("{ __typename }"),
             "postgraphile": Query("{ __typename }"),
@@ -155,6 +156,7 @@ REQUESTS = [
         "100 posts x id title body tags publishedAt",
         {
             "agora": Query(WIDE, 100, True),
+            "agora-ref": Query(WIDE, 100, True),
             "strawberry": Query(WIDE, 100, True),
             "raw": Query(WIDE, 100, True),
             "agora-pg": Query(WIDE, 100, True),
@@ -166,6 +168,7 @@ REQUESTS = [
         "50 posts x title author { handle displayName }",
         {
             "agora": Query(AUTHORS, 50, True),
+            "agora-ref": Query(AUTHORS, 50, True),
             "agora-pg": Query(AUTHORS, 50, True),
             "postgraphile": Query(PGL_AUTHORS, 50, True),
         },
