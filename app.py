@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -58,6 +59,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 app.state.startup_failure_logged = True
                 raise
             await finish_deletions(app.state.stores)
+        # What start-up built (the schema, its types, the stores) lives as long as the
+        # process: out of the collector's sight, a full collection takes about 2 ms
+        # instead of about 150 ms (a pause every few seconds under load).
+        gc.freeze()
         log.info(
             "agora ready",
             env=settings.app_env,
