@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Hashable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +35,7 @@ from strawberry.extensions import SchemaExtension
 
 from datasources.rate_limits import Window
 from schema.cost import actual_cost, requested_cost
-from schema.document_checks import CheckedDocument, DocumentChecks
+from schema.document_checks import CheckedDocument, DocumentChecks, frozen
 
 
 @dataclass
@@ -140,19 +140,11 @@ def _holds_nul(value: Any) -> bool:
 COSTS_PER_DOCUMENT = 32
 
 
-def _frozen(value: Any) -> Hashable:
-    if isinstance(value, dict):
-        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
-    if isinstance(value, list):
-        return tuple(_frozen(item) for item in value)
-    return value if isinstance(value, Hashable) else repr(value)
-
-
 def _requested_cost(
     checked: CheckedDocument, operation: OperationDefinitionNode, variables: Mapping[str, Any]
 ) -> int:
     """`requested_cost`, worked out once per operation and variables of a document."""
-    key = (id(operation), _frozen(dict(variables)))
+    key = (id(operation), frozen(dict(variables)))
     cost = checked.costs.get(key)
     if cost is None:
         cost = requested_cost(operation, checked.fragments, variables)

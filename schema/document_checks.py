@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -72,6 +73,16 @@ VALIDATION_RULES = (
     OneOfInputValidationRule,
     NoNulCharacters,
 )
+
+
+def frozen(value: Any) -> Hashable:
+    """A variable's value as a cache key: objects and lists as tuples, anything else
+    unhashable by its repr."""
+    if isinstance(value, dict):
+        return tuple(sorted((key, frozen(item)) for key, item in value.items()))
+    if isinstance(value, list):
+        return tuple(frozen(item) for item in value)
+    return value if isinstance(value, Hashable) else repr(value)
 
 
 class TooComplex(Exception):

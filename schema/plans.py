@@ -57,6 +57,7 @@ from graphql.pyutils import Undefined
 from graphql.type import specified_scalar_types
 
 from schema.batches import Batch, batch_of
+from schema.document_checks import frozen
 
 DEFINITION = "strawberry-definition"  # Strawberry's back-reference on each GraphQL field
 STRAWBERRY_IS_TYPE_OF = "_get_is_type_of.<locals>.is_type_of"
@@ -358,14 +359,6 @@ def _plans_of(
     return plans
 
 
-def _hashable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    return value
-
-
 def plan_for(
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
@@ -375,7 +368,7 @@ def plan_for(
     """The operation's plan, built on first use; None when it cannot be planned."""
     plans = _plans_of(operation, fragments)
     coerced = planner.variable_values.coerced
-    key = (id(planner.schema), *(_hashable(coerced.get(name)) for name in plans.conditions))
+    key = (id(planner.schema), *(frozen(coerced.get(name)) for name in plans.conditions))
     if key in plans.plans:
         return plans.plans[key]
     try:
