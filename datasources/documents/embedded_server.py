@@ -1,4 +1,5 @@
-"""The embedded document server: NX-27017 (MIT), a MongoDB wire-protocol server over SQLite.
+"""The embedded document server: NX-27017 (MIT), a MongoDB wire-protocol server over SQLite,
+run by embedded_server_process.py (which makes its reads use the indexes).
 
 Started as a child process on a free loopback port when MONGODB_URL is unset,
 with its data in DATA_DIR/documents so it survives restarts.
@@ -59,7 +60,7 @@ class EmbeddedDocumentServer:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "nx_27017.nx_27017",
+                "datasources.documents.embedded_server_process",
                 "--data-dir",
                 str(self.data_dir),
                 "--host",
