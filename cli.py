@@ -236,6 +236,29 @@ def seed_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def recount(settings: Settings, args: argparse.Namespace) -> int:
+    from datasources.reachability import reason
+    from datasources.relational.counters import recount as recount_relational
+    from datasources.stores import open_datastores_for
+
+    async def run() -> int:
+        stores = await open_datastores_for(settings, time_limits=False)
+        try:
+            await recount_relational(stores.relational)
+            return await stores.documents.post_counts.recount()
+        finally:
+            await stores.close()
+
+    try:
+        posts = asyncio.run(run())
+    except StartupFailure as failure:
+        return refuse(f"agora recount: {failure}", settings)
+    except Exception as error:
+        return refuse(f"agora recount: {reason(error)}", settings)
+    print(f"recounted follows, published posts, and comments and reactions ({posts} posts)")
+    return 0
+
+
 def trust(settings: Settings, args: argparse.Namespace) -> int:
     """Adds documents to the trusted-documents manifest."""
     from web.persisted_documents import add_to_manifest
@@ -300,6 +323,16 @@ def main(argv: list[str] | None = None) -> int:
     role_cmd = command(set_role, "set-role", "give a user a role")
     role_cmd.add_argument("handle")
     role_cmd.add_argument("role", choices=[role.value for role in Role])
+
+    command(
+        recount,
+        "recount",
+        "count follows, posts, comments and reactions again into the kept counts",
+        "Recount the counts the API keeps instead of counting on every read (followers, "
+        "following, published posts, each post's comments and reactions) from the data. "
+        "Run it while the API takes no writes: after restoring a backup, or if a process "
+        "died between writing a comment or reaction and counting it.",
+    )
 
     trust_cmd = command(
         trust,

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from datasources.documents.comments import CommentRecord
 from datasources.documents.notifications import NotificationRecord
+from datasources.documents.post_counts import PostCounts
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.posts import PostRecord
 from datasources.relational.records import UserRecord
@@ -48,6 +49,7 @@ class Loaders:
     follow_counts: MappedLoader[int, tuple[int, int]]  # user id -> (followers, following)
     published_post_count: MappedLoader[int, int]  # by author id
     all_post_count: MappedLoader[int, int]  # by author id, drafts included
+    post_counts: MappedLoader[int, PostCounts]  # by post id: comments and reactions
     comment_count: MappedLoader[int, int]  # by post id, replies included
     top_level_comment_count: MappedLoader[int, int]  # by post id
     reply_count: MappedLoader[str, int]  # by comment id
@@ -80,11 +82,35 @@ def build_loaders(stores: Datastores) -> Loaders:
         return await reactions.kinds_by_user(ids, viewer_id)
 
     follow_counts = MappedLoader(follows.counts, lambda: (0, 0))
+
+    async def users_by_id(ids: list[int]) -> list[UserRecord | None]:
+        # The users' rows carry their follow counts: a followerCount beside a user
+        # costs no query of its own.
+        found, counts = await users.get_many_with_follow_counts(ids)
+        for user_id, value in counts.items():
+            follow_counts.prime(user_id, value)
+        return found
+
+    # commentCount, comments' totalCount and reactions of the same posts: one query.
+    post_counts = MappedLoader(stores.documents.post_counts.get_many, PostCounts)
+
+    async def counted(post_ids: list[int]) -> dict[int, PostCounts]:
+        return dict(zip(post_ids, await post_counts.load_many(post_ids), strict=True))
+
+    async def comment_counts(post_ids: list[int]) -> dict[int, int]:
+        return {i: counts.comments for i, counts in (await counted(post_ids)).items()}
+
+    async def top_level_counts(post_ids: list[int]) -> dict[int, int]:
+        return {i: counts.top_level for i, counts in (await counted(post_ids)).items()}
+
+    async def reaction_counts(post_ids: list[int]) -> dict[int, dict[str, int]]:
+        return {i: dict(counts.reactions) for i, counts in (await counted(post_ids)).items()}
+
     published_post_count = MappedLoader(
         lambda ids: posts.count_by_authors(ids, include_drafts=False), int
     )
     all_post_count = MappedLoader(lambda ids: posts.count_by_authors(ids, include_drafts=True), int)
-    top_level_comment_count = MappedLoader(comments.count_top_level, int)
+    top_level_comment_count = MappedLoader(top_level_counts, int)
     reply_count = MappedLoader(comments.count_replies, int)
 
     async def follower_count(user_id: int) -> int:
@@ -94,7 +120,7 @@ def build_loaders(stores: Datastores) -> Loaders:
         return (await follow_counts.load(user_id))[1]
 
     return Loaders(
-        user_by_id=ListLoader(users.get_many),
+        user_by_id=ListLoader(users_by_id),
         profile_by_user_id=ListLoader(profiles.get_many),
         post_by_id=ListLoader(posts.get_many),
         comment_by_id=ListLoader(comments.get_many),
@@ -102,10 +128,11 @@ def build_loaders(stores: Datastores) -> Loaders:
         follow_counts=follow_counts,
         published_post_count=published_post_count,
         all_post_count=all_post_count,
-        comment_count=MappedLoader(comments.count_for_posts, int),
+        post_counts=post_counts,
+        comment_count=MappedLoader(comment_counts, int),
         top_level_comment_count=top_level_comment_count,
         reply_count=reply_count,
-        reaction_counts=MappedLoader(reactions.counts, dict),
+        reaction_counts=MappedLoader(reaction_counts, dict),
         viewer_reactions=MappedLoader(_per_viewer(viewer_reactions, list), list),
         viewer_follows=MappedLoader(_per_viewer(viewer_follows, bool), bool),
         published_posts=PagedLoader(

@@ -118,6 +118,7 @@ def _remember(ctx: Context, comment: CommentRecord) -> None:
 def _forget_counts(ctx: Context, comment: CommentRecord) -> None:
     """Counts and first pages cached earlier in this request are stale after a write."""
     loaders = ctx.loaders
+    loaders.post_counts.clear(comment.post_id)
     loaders.comment_count.clear(comment.post_id)
     loaders.top_level_comment_count.clear(comment.post_id)
     if comment.parent_id is not None:

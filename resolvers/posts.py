@@ -181,6 +181,7 @@ async def delete_everywhere(stores: Datastores, post_id: int) -> None:
     await stores.documents.notifications.delete_for_post(post_id)
     await stores.documents.reactions.delete_for_post(post_id)
     await stores.documents.comments.delete_for_post(post_id)
+    await stores.documents.post_counts.delete_for_post(post_id)
     await posts.purge(post_id)
 
 

@@ -72,5 +72,6 @@ async def _change(
 
 
 def _forget(ctx: Context, post_id: int, viewer_id: int) -> None:
+    ctx.loaders.post_counts.clear(post_id)
     ctx.loaders.reaction_counts.clear(post_id)
     ctx.loaders.viewer_reactions.clear((viewer_id, post_id))

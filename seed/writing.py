@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from rich.progress import Progress
 
+from datasources.documents.post_counts import counted
 from datasources.stores import Datastores
 from seed.dataset import DemoData
 
@@ -50,6 +51,13 @@ class Writer:
             ("notifications", data.notifications, documents.notifications.insert_many),
         ):
             await self._run(name, items, DOCUMENT_CHUNK, self._in_session(insert))
+        # The counts that adding comments and reactions one by one keeps.
+        await documents.post_counts.replace_all(
+            counted(
+                ((comment.post_id, comment.parent_id is None) for comment in data.comments),
+                ((post_id, kind) for post_id, _, kind, _ in data.reactions),
+            )
+        )
 
     def _in_session(self, insert: Callable[..., Awaitable[int]]) -> Callable[..., Awaitable[int]]:
         """`insert` of one chunk, in a transaction of its own on the embedded server."""

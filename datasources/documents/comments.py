@@ -18,9 +18,11 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
 
 from datasources.documents.client import Document
 from datasources.documents.object_ids import normalized_ids, normalized_reference, object_id_or_none
+from datasources.documents.post_counts import PostCountRepository
 from datasources.documents.repository import DocumentRepository, check_page, whole_batch
 from datasources.documents.time_keys import (
     listing_key,
@@ -78,7 +80,13 @@ def _document(record: CommentRecord) -> Document:
 
 
 class CommentRepository(DocumentRepository):
+    """Keeps each post's comment counts in `counts` as it adds and deletes comments."""
+
     COLLECTION = "comments"
+
+    def __init__(self, db: AsyncDatabase[Document], counts: PostCountRepository) -> None:
+        super().__init__(db)
+        self._counts = counts
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index(
@@ -104,6 +112,7 @@ class CommentRepository(DocumentRepository):
         )
         document = _document(record)
         await self.collection.insert_one(document)
+        await self._counts.add_comments(post_id, 1, 1 if parent_id is None else 0)
         return CommentRecord.from_document(document)
 
     async def insert_many(
@@ -197,15 +206,13 @@ class CommentRepository(DocumentRepository):
         }
 
     async def count_for_posts(self, post_ids: Sequence[int]) -> dict[int, int]:
-        """All comments of each post, replies included (one aggregation)."""
-        return await self._count_per(
-            {"post_id": {"$in": sorted(set(post_ids))}}, "post_id", post_ids
-        )
+        """All comments of each post, replies included (one query, of the kept counts)."""
+        counts = await self._counts.get_many(post_ids)
+        return {post_id: counts[post_id].comments for post_id in post_ids}
 
     async def count_top_level(self, post_ids: Sequence[int]) -> dict[int, int]:
-        return await self._count_per(
-            {"post_id": {"$in": sorted(set(post_ids))}, "parent_id": None}, "post_id", post_ids
-        )
+        counts = await self._counts.get_many(post_ids)
+        return {post_id: counts[post_id].top_level for post_id in post_ids}
 
     async def count_replies(self, comment_ids: Sequence[str]) -> dict[str, int]:
         """Direct replies of each comment (one aggregation)."""
@@ -220,14 +227,17 @@ class CommentRepository(DocumentRepository):
     async def delete_subtree(self, comment_id: str) -> list[str]:
         """Deletes the comment and its replies at any depth; returns the deleted ids.
 
-        One query per level of the thread, then one delete. A reply added to the
-        subtree while this runs can survive as an orphan.
+        One query per level of the thread, then one delete for the comment and one for
+        its replies. A reply added to the subtree while this runs can survive as an
+        orphan (it is still counted, as it still exists).
         """
         object_id = object_id_or_none(comment_id)
-        if (
-            object_id is None
-            or await self.collection.find_one({"_id": object_id}, {"_id": 1}) is None
-        ):
+        root = (
+            None
+            if object_id is None
+            else await self.collection.find_one({"_id": object_id}, {"post_id": 1, "parent_id": 1})
+        )
+        if root is None:
             return []
         deleted = [str(object_id)]
         level = deleted
@@ -239,8 +249,18 @@ class CommentRepository(DocumentRepository):
                 )
             ]
             deleted.extend(level)
-        await self.collection.delete_many({"_id": {"$in": [ObjectId(i) for i in deleted]}})
+        # The root apart, so that the counts subtract what this call deleted, even when
+        # a concurrent deletion of the same thread deleted some of it first.
+        root_deleted = (await self.collection.delete_one({"_id": object_id})).deleted_count
+        replies_deleted = await self._delete({"_id": {"$in": [ObjectId(i) for i in deleted[1:]]}})
+        top_level = root_deleted if root.get("parent_id") is None else 0
+        await self._counts.add_comments(
+            int(root["post_id"]), -(root_deleted + replies_deleted), -top_level
+        )
         return deleted
 
     async def delete_for_post(self, post_id: int) -> int:
-        return await self._delete({"post_id": post_id})
+        """Deletes every comment of the post (and zeroes its kept counts)."""
+        deleted = await self._delete({"post_id": post_id})
+        await self._counts.forget_comments(post_id)
+        return deleted

@@ -7,14 +7,13 @@ from datetime import datetime
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from datasources.documents.client import Document
+from datasources.documents.post_counts import REACTION_KINDS, PostCountRepository
 from datasources.documents.repository import DocumentRepository, whole_batch
 from datasources.documents.time_keys import ms_precision, now_ms
-from domain import ReactionKind
-
-REACTION_KINDS = tuple(kind.value for kind in ReactionKind)
 
 
 def _check_kind(kind: str) -> None:
@@ -23,7 +22,13 @@ def _check_kind(kind: str) -> None:
 
 
 class ReactionRepository(DocumentRepository):
+    """Keeps each post's reaction counts in `counts` as reactions come and go."""
+
     COLLECTION = "reactions"
+
+    def __init__(self, db: AsyncDatabase[Document], counts: PostCountRepository) -> None:
+        super().__init__(db)
+        self._counts = counts
 
     async def ensure_indexes(self) -> None:
         # Also serves the lookups by post_id and by (post_id, user_id).
@@ -42,6 +47,7 @@ class ReactionRepository(DocumentRepository):
             )
         except DuplicateKeyError:
             return False
+        await self._counts.add_reaction(post_id, kind, 1)
         return True
 
     async def insert_many(
@@ -72,41 +78,16 @@ class ReactionRepository(DocumentRepository):
         result = await self.collection.delete_one(
             {"post_id": post_id, "user_id": user_id, "kind": kind}
         )
-        return result.deleted_count > 0
+        if result.deleted_count == 0:
+            return False
+        await self._counts.add_reaction(post_id, kind, -1)
+        return True
 
     async def counts(self, post_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-        """Reactions per kind for each post, kinds without reactions left out (one aggregation)."""
-        if not post_ids:
-            return {}
-        # One counter per known kind rather than grouping on {post_id, kind}: the
-        # embedded server does not evaluate a document as a $group key.
-        cursor = await self.collection.aggregate(
-            [
-                {"$match": {"post_id": {"$in": sorted(set(post_ids))}}},
-                {
-                    "$group": {
-                        "_id": "$post_id",
-                        **{
-                            kind: {
-                                "$sum": {
-                                    "$cond": {
-                                        "if": {"$eq": ["$kind", kind]},
-                                        "then": 1,
-                                        "else": 0,
-                                    }
-                                }
-                            }
-                            for kind in REACTION_KINDS
-                        },
-                    }
-                },
-            ]
-        )
-        found = {
-            doc["_id"]: {kind: int(doc[kind]) for kind in REACTION_KINDS if doc.get(kind)}
-            async for doc in cursor
-        }
-        return {post_id: found.get(post_id, {}) for post_id in post_ids}
+        """Reactions per kind for each post, kinds without reactions left out (one query,
+        of the kept counts)."""
+        counts = await self._counts.get_many(post_ids)
+        return {post_id: dict(counts[post_id].reactions) for post_id in post_ids}
 
     async def kinds_by_user(self, post_ids: Sequence[int], user_id: int) -> dict[int, list[str]]:
         """The kinds `user_id` reacted with on each post, in REACTION_KINDS order (one query)."""
@@ -125,4 +106,7 @@ class ReactionRepository(DocumentRepository):
         }
 
     async def delete_for_post(self, post_id: int) -> int:
-        return await self._delete({"post_id": post_id})
+        """Deletes every reaction to the post (and zeroes its kept counts)."""
+        deleted = await self._delete({"post_id": post_id})
+        await self._counts.forget_reactions(post_id)
+        return deleted

@@ -18,6 +18,7 @@ from datasources.documents.client import (
 from datasources.documents.comments import CommentRepository
 from datasources.documents.embedded_server import EmbeddedDocumentServer
 from datasources.documents.notifications import NotificationRepository
+from datasources.documents.post_counts import PostCountRepository
 from datasources.documents.profiles import ProfileRepository
 from datasources.documents.reactions import ReactionRepository
 from datasources.documents.repository import DocumentRepository
@@ -36,13 +37,20 @@ class DocumentStore:
         self._embedded = embedded
         self.breaker = breaker
         self.profiles = ProfileRepository(self.db)
-        self.comments = CommentRepository(self.db)
-        self.reactions = ReactionRepository(self.db)
+        self.post_counts = PostCountRepository(self.db)
+        self.comments = CommentRepository(self.db, self.post_counts)
+        self.reactions = ReactionRepository(self.db, self.post_counts)
         self.notifications = NotificationRepository(self.db)
 
     @property
     def repositories(self) -> list[DocumentRepository]:
-        return [self.profiles, self.comments, self.reactions, self.notifications]
+        return [
+            self.profiles,
+            self.comments,
+            self.reactions,
+            self.notifications,
+            self.post_counts,
+        ]
 
     async def ensure_indexes(self) -> None:
         for repository in self.repositories:

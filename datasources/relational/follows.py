@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, literal, select, union_all
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from datasources.paging import Key, Page, PageRequest, page_from_rows
 from datasources.relational.keyset import newest_per_group, parse_time_key, time_key
-from datasources.relational.models import Follow
+from datasources.relational.models import Follow, User
 from datasources.relational.sessions import Sessions, rowcount
 
 
@@ -90,37 +90,27 @@ class FollowRepository:
         return await self._edges(Follow.follower_id, Follow.followee_id, user_ids, page)
 
     async def counts(self, user_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-        """For each user, (followers, following). One query."""
+        """For each user, (followers, following): the counts kept on the users' rows by
+        triggers (migration 0003). One query by primary key; (0, 0) for a missing user."""
         wanted = list(dict.fromkeys(user_ids))
         if not wanted:
             return {}
-        followers = (
-            select(Follow.followee_id.label("user_id"), literal(0).label("side"), func.count())
-            .where(Follow.followee_id.in_(wanted))
-            .group_by(Follow.followee_id)
+        rows = await self._store.rows(
+            select(User.id, User.follower_count, User.following_count).where(User.id.in_(wanted))
         )
-        following = (
-            select(Follow.follower_id.label("user_id"), literal(1).label("side"), func.count())
-            .where(Follow.follower_id.in_(wanted))
-            .group_by(Follow.follower_id)
-        )
-        found = {i: [0, 0] for i in wanted}
-        async with self._store.read() as session:
-            for user_id, side, count in await session.execute(union_all(followers, following)):
-                found[user_id][side] = int(count)
-        return {i: (n[0], n[1]) for i, n in found.items()}
+        found = {row[0]: (int(row[1]), int(row[2])) for row in rows}
+        return {i: found.get(i, (0, 0)) for i in wanted}
 
     async def follows_among(self, follower_id: int, followee_ids: Sequence[int]) -> set[int]:
         """Which of followee_ids the follower follows. One query."""
         if not followee_ids:
             return set()
-        async with self._store.read() as session:
-            rows = await session.scalars(
-                select(Follow.followee_id).where(
-                    Follow.follower_id == follower_id, Follow.followee_id.in_(set(followee_ids))
-                )
+        rows = await self._store.rows(
+            select(Follow.followee_id).where(
+                Follow.follower_id == follower_id, Follow.followee_id.in_(set(followee_ids))
             )
-            return set(rows.all())
+        )
+        return {row[0] for row in rows}
 
     async def _edges(
         self,
@@ -136,9 +126,8 @@ class FollowRepository:
         edges = select(other.label("other"), Follow.created_at).where(owner.in_(wanted))
         query = newest_per_group(edges, owner, Follow.created_at, other, after, page.first)
         grouped: dict[int, list[tuple[datetime, int]]] = {i: [] for i in wanted}
-        async with self._store.read() as session:
-            for row in (await session.execute(query)).all():
-                grouped[row.owner].append((row.created_at, row.other))
+        for row in await self._store.rows(query):
+            grouped[row.owner].append((row.created_at, row.other))
         return {i: page_from_rows(rows, page, _edge_key).map(_other) for i, rows in grouped.items()}
 
 

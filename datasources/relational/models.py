@@ -57,6 +57,9 @@ class User(Base):
         String(16), default=Role.USER.value, server_default=Role.USER.value
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Kept by triggers on follows (migration 0003), in the transaction of the follow.
+    follower_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    following_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
     __table_args__ = (CheckConstraint("role IN ('USER', 'MODERATOR', 'ADMIN')", name="role"),)
 
@@ -160,3 +163,15 @@ class Follow(Base):
             "followee_id",
         ),
     )
+
+
+class Counter(Base):
+    """A count kept by triggers (migration 0003) in the transaction of each write that
+    changes it: PUBLISHED_POSTS counts the published posts that are not deleted."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+PUBLISHED_POSTS = "published_posts"

@@ -93,26 +93,34 @@ class UserRepository:
         return len(rows)
 
     async def get_many(self, ids: Sequence[int]) -> list[UserRecord | None]:
+        return (await self.get_many_with_follow_counts(ids))[0]
+
+    async def get_many_with_follow_counts(
+        self, ids: Sequence[int]
+    ) -> tuple[list[UserRecord | None], dict[int, tuple[int, int]]]:
+        """The users in the order asked (None where missing), and the (followers,
+        following) counts kept on their rows, in the same query."""
         # Never the password hash: these users are shown to others.
-        rows = await self._store.rows(select(*_SHOWN).where(User.id.in_(set(ids))))
-        by_id = {
-            id_: UserRecord(id_, handle, email, display_name, role, utc(created_at))
-            for id_, handle, email, display_name, role, created_at in rows
-        }
-        return [by_id.get(i) for i in ids]
+        rows = await self._store.rows(
+            select(*_SHOWN, User.follower_count, User.following_count).where(User.id.in_(set(ids)))
+        )
+        by_id = {}
+        counts = {}
+        for id_, handle, email, display_name, role, created_at, followers, following in rows:
+            by_id[id_] = UserRecord(id_, handle, email, display_name, role, utc(created_at))
+            counts[id_] = (int(followers), int(following))
+        return [by_id.get(i) for i in ids], counts
 
     async def get_by_handle(self, handle: str) -> UserRecord | None:
-        async with self._store.read() as session:
-            row = await session.scalar(select(User).where(User.handle == handle.lower()))
-        return UserRecord.from_row(row) if row else None
+        rows = await self._store.rows(select(*_SHOWN).where(User.handle == handle.lower()))
+        return UserRecord.from_row(rows[0]) if rows else None
 
     async def credentials(self, handle_or_email: str) -> tuple[UserRecord, str] | None:
         """The user and their password hash, by handle or email (case-insensitive)."""
         name = handle_or_email.strip().lower()
         column = User.email if "@" in name else User.handle
-        async with self._store.read() as session:
-            row = await session.scalar(select(User).where(column == name))
-        return (UserRecord.from_row(row), row.password_hash) if row else None
+        rows = await self._store.rows(select(*_SHOWN, User.password_hash).where(column == name))
+        return (UserRecord.from_row(rows[0]), rows[0].password_hash) if rows else None
 
     async def set_role(self, handle: str, role: str) -> bool:
         async with self._store.write() as session:
@@ -125,16 +133,14 @@ class UserRepository:
         """Users by handle (ascending), optionally only those whose handle or display
         name contains `search` (case-insensitively). Key: (handle,)."""
         after = _parse_handle_key(page.after)
-        query = _matching(select(User), search).order_by(User.handle).limit(page.first + 1)
+        query = _matching(select(*_SHOWN), search).order_by(User.handle).limit(page.first + 1)
         if after is not None:
             query = query.where(User.handle > after)
-        async with self._store.read() as session:
-            rows = (await session.scalars(query)).all()
+        rows = await self._store.rows(query)
         return page_from_rows([UserRecord.from_row(r) for r in rows], page, _handle_key)
 
     async def count(self, search: str | None) -> int:
-        async with self._store.read() as session:
-            return int(await session.scalar(_matching(select(func.count(User.id)), search)) or 0)
+        return int(await self._store.scalar(_matching(select(func.count(User.id)), search)) or 0)
 
 
 def _matching(query: Select[*Ts], search: str | None) -> Select[*Ts]:
