@@ -88,11 +88,14 @@ def _postgres_time_limits(seconds: float | None) -> dict[str, Any]:
 def _create_engine(url: str, statement_timeout_seconds: float | None) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        # No pre-ping: it costs a round trip per checkout (BEGIN, an empty query and
+        # ROLLBACK on the wire). A dead connection (a restarted or failed-over server)
+        # fails its statement instead; SQLAlchemy then replaces every pooled connection
+        # opened before the failure, and Sessions retries a read once (sessions.py).
         return create_async_engine(
             url,
             pool_size=10,
             max_overflow=10,
-            pool_pre_ping=True,
             pool_recycle=1800,
             hide_parameters=True,  # errors and logs must not carry emails or hashes
             connect_args=_postgres_time_limits(statement_timeout_seconds),

@@ -127,10 +127,10 @@ class RefreshTokenRepository:
             query = query.add_columns(family.created_at, family.revoked_at).outerjoin(
                 family, (family.id == family_id) & (family.user_id == User.id)
             )
-        async with self._store.read() as session:
-            row = (await session.execute(query)).first()
-        if row is None:
+        rows = await self._store.rows(query)
+        if not rows:
             return SessionState(role=None)
+        row = rows[0]
         if family_id is None or row[2] is None:
             return SessionState(row.role, utc(row.created_at))
         return SessionState(row.role, utc(row.created_at), utc(row[2]), row[3] is not None)

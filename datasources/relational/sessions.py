@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVarTuple, cast
 
 from sqlalchemy import CursorResult, Executable, Row, Select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -43,13 +44,23 @@ class Sessions:
 
     async def rows(self, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
         """The rows of one read statement, run on its own, outside any transaction."""
-        async with self._reader.connect() as connection:
-            return (await connection.execute(statement)).all()
+        for attempt in _ONCE_AGAIN_IF_DISCONNECTED:
+            try:
+                async with self._reader.connect() as connection:
+                    return (await connection.execute(statement)).all()
+            except DBAPIError as error:
+                attempt.check(error)
+        raise AssertionError("unreachable")
 
     async def scalar(self, statement: Executable) -> Any:
         """The first column of the first row of one read statement (None: no row)."""
-        async with self._reader.connect() as connection:
-            return await connection.scalar(statement)
+        for attempt in _ONCE_AGAIN_IF_DISCONNECTED:
+            try:
+                async with self._reader.connect() as connection:
+                    return await connection.scalar(statement)
+            except DBAPIError as error:
+                attempt.check(error)
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -65,6 +76,21 @@ class Sessions:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+class _Attempt:
+    def __init__(self, last: bool) -> None:
+        self.last = last
+
+    def check(self, error: DBAPIError) -> None:
+        """Re-raises `error` unless it says the pooled connection was dead and another
+        attempt follows. (Pools hold no pre-pinged connections: see engine.py.)"""
+        if self.last or not error.connection_invalidated:
+            raise error
+
+
+# A read is retried once on a fresh connection when its pooled one turned out dead.
+_ONCE_AGAIN_IF_DISCONNECTED = (_Attempt(last=False), _Attempt(last=True))
 
 
 async def rowcount(session: AsyncSession, statement: UpdateBase) -> int:
