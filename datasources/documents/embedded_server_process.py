@@ -3,7 +3,7 @@ storage engine (NeoSQLite) sends to SQLite, so that Agora's reads are served by 
 collections' indexes. Run as `python -m datasources.documents.embedded_server_process`
 with NX-27017's own arguments; only this child process is changed.
 
-1. `$in` on a reference field. NeoSQLite matches `{field: {$in: [...]}}` as
+1. `$in` and equality on a reference field. NeoSQLite matches `{field: {$in: [...]}}` as
    `EXISTS (SELECT 1 FROM json_each(data, '$.field') WHERE json_each.value IN (...))`,
    so that an array field matches when any element is in the list. SQLite cannot
    answer that from an index: every `$in` read a whole collection (about 200 ms a
@@ -11,7 +11,9 @@ with NX-27017's own arguments; only this child process is changed.
    document Agora writes (an id, or null), never an array, so for them the EXISTS is
    the same test as `json_extract(data, '$.field') IN (...)`, which the expression
    indexes on those fields serve. The rewrite keeps the list as it is (placeholders or
-   literals), so the statement's parameters do not change.
+   literals), so the statement's parameters do not change. An equality
+   `{field: x}` is sent as `(value = x OR EXISTS (... element = x))` and gets the
+   same treatment.
 
 2. The aggregation's size estimate. Before every aggregation NeoSQLite counts the
    whole collection (`SELECT COUNT(1)`) to choose a memory-constrained mode that
@@ -41,12 +43,24 @@ _IN_ANY_ELEMENT = re.compile(
 )
 
 
+# An equality is sent as `(value = x OR EXISTS (... any element = x))`; the element
+# test written as a second `value = x` leaves `value = x OR value = x`, which SQLite
+# answers from the index (the parameters stay as they are).
+_EQUALS_ANY_ELEMENT = re.compile(
+    r"EXISTS \(SELECT 1 FROM json_each\(CASE WHEN json_type\(data, '\$\.(?P<field>"  # noqa: S608
+    + "|".join(REFERENCE_FIELDS)
+    + r")'\) = 'array' THEN json_extract\(data, '\$\.(?P=field)'\) END\)"
+    r" WHERE value = (?P<value>\?|[^()\s]+)\)"
+)
+
+
 def indexable(sql: str) -> str:
-    """`sql` with every any-element `$in` test on a reference field written as a plain
-    IN on the field's value (see the module's docstring)."""
+    """`sql` with every any-element test (`$in` or equality) on a reference field
+    written as a test of the field's value (see the module's docstring)."""
     if "json_each" not in sql:
         return sql
-    return _IN_ANY_ELEMENT.sub(r"json_extract(data, '$.\g<field>') IN (\g<values>)", sql)
+    sql = _IN_ANY_ELEMENT.sub(r"json_extract(data, '$.\g<field>') IN (\g<values>)", sql)
+    return _EQUALS_ANY_ELEMENT.sub(r"json_extract(data, '$.\g<field>') = \g<value>", sql)
 
 
 class _Cursor(sqlite3.Cursor):
