@@ -431,7 +431,7 @@ async def test_reactions(documents: DocumentStore, commands: CommandCounter) -> 
         2: ["LOVE"],
         3: [],
     }
-    assert commands.take() == ["find"]
+    assert commands.take() == ["aggregate"]
 
     assert await reactions.remove(1, 10, "LIKE") is True
     assert await reactions.remove(1, 10, "LIKE") is False

@@ -147,9 +147,7 @@ class CommentRepository(DocumentRepository):
     ) -> dict[int, Page[CommentRecord]]:
         """For each post, a page of its top-level comments, oldest first (one aggregation)."""
         wanted = sorted(set(post_ids))
-        rows = await self._first_per_group(
-            {"post_id": {"$in": wanted}, "parent_id": None}, "post_id", len(wanted), page
-        )
+        rows = await self._first_per_group("post_id", wanted, page, {"parent_id": None})
         return {
             post_id: page_from_rows(rows.get(post_id, []), page, key_of) for post_id in post_ids
         }
@@ -159,30 +157,35 @@ class CommentRepository(DocumentRepository):
     ) -> dict[str, Page[CommentRecord]]:
         """For each comment, a page of its direct replies, oldest first (one aggregation)."""
         parents = normalized_ids(comment_ids)
-        rows = await self._first_per_group(
-            {"parent_id": {"$in": sorted(set(parents.values()))}},
-            "parent_id",
-            len(parents),
-            page,
-        )
+        rows = await self._first_per_group("parent_id", sorted(set(parents.values())), page)
         return {
             comment_id: page_from_rows(rows.get(parents.get(comment_id), []), page, key_of)
             for comment_id in comment_ids
         }
 
     async def _first_per_group(
-        self, match: Document, group_field: str, groups: int, page: PageRequest
+        self,
+        group_field: str,
+        groups: Sequence[Any],
+        page: PageRequest,
+        also: Document | None = None,
     ) -> dict[Any, list[CommentRecord]]:
-        """Up to `first + 1` comments per value of `group_field`, after `page.after`."""
+        """Up to `first + 1` comments per value of `group_field` among `groups` that also
+        match `also`, after `page.after`."""
         check_page(page)
+        also = dict(also or {})
         if page.after is not None:
-            match = {**match, "sort_key": {"$gt": sort_key_after(page.after)}}
-        if groups == 0:
+            also["sort_key"] = {"$gt": sort_key_after(page.after)}
+        if not groups:
             return {}
         limit = page.first + 1
+        # The `$in` alone in the first stage: SecantusDB plans a `$in` beside another
+        # condition as a collection scan (MongoDB merges the two stages into one).
+        narrowing = [{"$match": also}] if also else []
         cursor = await self.collection.aggregate(
             [
-                {"$match": match},
+                {"$match": {group_field: {"$in": list(groups)}}},
+                *narrowing,
                 {
                     "$setWindowFields": {
                         "partitionBy": f"${group_field}",
@@ -192,7 +195,7 @@ class CommentRepository(DocumentRepository):
                 },
                 {"$match": {"row_number": {"$lte": limit}}},
             ],
-            batchSize=whole_batch(groups * limit),
+            batchSize=whole_batch(len(groups) * limit),
         )
         documents: dict[Any, list[Document]] = defaultdict(list)
         async for doc in cursor:

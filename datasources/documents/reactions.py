@@ -93,12 +93,18 @@ class ReactionRepository(DocumentRepository):
         """The kinds `user_id` reacted with on each post, in REACTION_KINDS order (one query)."""
         if not post_ids:
             return {}
+        wanted = sorted(set(post_ids))
+        # The `$in` alone in the first stage: SecantusDB plans a `$in` beside another
+        # condition as a collection scan (MongoDB merges the two stages into one).
+        cursor = await self.collection.aggregate(
+            [
+                {"$match": {"post_id": {"$in": wanted}}},
+                {"$match": {"user_id": user_id}},
+            ],
+            batchSize=whole_batch(len(wanted) * len(REACTION_KINDS)),
+        )
         found: dict[int, set[str]] = {}
-        async for doc in self.collection.find(
-            {"post_id": {"$in": sorted(set(post_ids))}, "user_id": user_id},
-            {"_id": 0, "post_id": 1, "kind": 1},
-            batch_size=whole_batch(len(set(post_ids)) * len(REACTION_KINDS)),
-        ):
+        async for doc in cursor:
             found.setdefault(doc["post_id"], set()).add(doc["kind"])
         return {
             post_id: [kind for kind in REACTION_KINDS if kind in found.get(post_id, ())]

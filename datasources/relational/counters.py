@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from datasources.relational.models import PUBLISHED_POSTS, Counter, Follow, Post, User
+from datasources.relational.models import PUBLISHED_POSTS, USERS, Counter, Follow, Post, User
 from datasources.relational.sessions import Sessions
 
 
@@ -27,4 +27,9 @@ async def recount(store: Sessions) -> None:
         )
         await session.execute(
             update(Counter).where(Counter.name == PUBLISHED_POSTS).values(value=published)
+        )
+        await session.execute(
+            update(Counter)
+            .where(Counter.name == USERS)
+            .values(value=select(func.count()).select_from(User).scalar_subquery())
         )

@@ -117,7 +117,7 @@ class Post(Base):
     __table_args__ = (
         CheckConstraint("status IN ('DRAFT', 'PUBLISHED')", name="status"),
         Index("ix_posts_status_sort_at_id", "status", "sort_at", "id"),
-        Index("ix_posts_author_id_sort_at_id", "author_id", "sort_at", "id"),
+        Index("ix_posts_author_id_status_sort_at_id", "author_id", "status", "sort_at", "id"),
         # Only tombstones, for the purge job.
         Index(
             "ix_posts_deleted_at",
@@ -167,7 +167,8 @@ class Follow(Base):
 
 class Counter(Base):
     """A count kept by triggers (migration 0003) in the transaction of each write that
-    changes it: PUBLISHED_POSTS counts the published posts that are not deleted."""
+    changes it: PUBLISHED_POSTS counts the published posts that are not deleted, USERS
+    the users."""
 
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -175,3 +176,4 @@ class Counter(Base):
 
 
 PUBLISHED_POSTS = "published_posts"
+USERS = "users"

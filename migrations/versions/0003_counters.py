@@ -1,4 +1,5 @@
-"""counters: follower and following counts on users, the number of published posts
+"""counters: follower and following counts on users, the numbers of published posts and
+of users; posts indexed by (author, status) for the listings of one author's posts
 
 Kept by triggers in the transaction of the write that changes them, so they are
 exact after every commit whatever path wrote the rows (the API, the seeder, a
@@ -23,6 +24,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 PUBLISHED_POSTS = "published_posts"
+USERS = "users"
 # A post counts when it is published and not deleted (as `_visible()` and the
 # published filter of datasources/relational/posts.py read it).
 LISTED_NEW = "(NEW.status = 'PUBLISHED' AND NEW.deleted_at IS NULL)"
@@ -35,6 +37,7 @@ RECOUNT = [
     "UPDATE counters SET value = (SELECT count(*) FROM posts"
     " WHERE status = 'PUBLISHED' AND deleted_at IS NULL)"
     f" WHERE name = '{PUBLISHED_POSTS}'",
+    f"UPDATE counters SET value = (SELECT count(*) FROM users) WHERE name = '{USERS}'",
 ]
 
 SQLITE_TRIGGERS = [
@@ -45,6 +48,12 @@ SQLITE_TRIGGERS = [
     """CREATE TRIGGER follows_counted_delete AFTER DELETE ON follows BEGIN
         UPDATE users SET follower_count = follower_count - 1 WHERE id = OLD.followee_id;
         UPDATE users SET following_count = following_count - 1 WHERE id = OLD.follower_id;
+    END""",
+    f"""CREATE TRIGGER users_counted_insert AFTER INSERT ON users BEGIN
+        UPDATE counters SET value = value + 1 WHERE name = '{USERS}';
+    END""",
+    f"""CREATE TRIGGER users_counted_delete AFTER DELETE ON users BEGIN
+        UPDATE counters SET value = value - 1 WHERE name = '{USERS}';
     END""",
     f"""CREATE TRIGGER posts_counted_insert AFTER INSERT ON posts WHEN {LISTED_NEW} BEGIN
         UPDATE counters SET value = value + 1 WHERE name = '{PUBLISHED_POSTS}';
@@ -73,6 +82,14 @@ POSTGRESQL_TRIGGERS = [
     END $$""",
     """CREATE TRIGGER follows_counted AFTER INSERT OR DELETE ON follows
         FOR EACH ROW EXECUTE FUNCTION follows_counted()""",
+    f"""CREATE FUNCTION users_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE counters SET value = value + (CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END)
+        WHERE name = '{USERS}';
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER users_counted AFTER INSERT OR DELETE ON users
+        FOR EACH ROW EXECUTE FUNCTION users_counted()""",
     f"""CREATE FUNCTION posts_counted() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         change integer := 0;
@@ -106,7 +123,17 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_counters")),
     )
-    op.execute(sa.text(f"INSERT INTO counters (name, value) VALUES ('{PUBLISHED_POSTS}', 0)"))
+    op.execute(
+        sa.text(
+            f"INSERT INTO counters (name, value) VALUES ('{PUBLISHED_POSTS}', 0), ('{USERS}', 0)"
+        )
+    )
+    # One author's published posts, newest first, from one index (status after author,
+    # so that a search for one author's posts does not walk all published ones).
+    op.drop_index("ix_posts_author_id_sort_at_id", table_name="posts")
+    op.create_index(
+        "ix_posts_author_id_status_sort_at_id", "posts", ["author_id", "status", "sort_at", "id"]
+    )
     triggers = SQLITE_TRIGGERS if op.get_bind().dialect.name == "sqlite" else POSTGRESQL_TRIGGERS
     for statement in [*triggers, *RECOUNT]:
         op.execute(sa.text(statement))
@@ -117,6 +144,8 @@ def downgrade() -> None:
         for name in [
             "follows_counted_insert",
             "follows_counted_delete",
+            "users_counted_insert",
+            "users_counted_delete",
             "posts_counted_insert",
             "posts_counted_delete",
             "posts_counted_update",
@@ -125,8 +154,12 @@ def downgrade() -> None:
     else:
         op.execute(sa.text("DROP TRIGGER follows_counted ON follows"))
         op.execute(sa.text("DROP TRIGGER posts_counted ON posts"))
+        op.execute(sa.text("DROP TRIGGER users_counted ON users"))
+        op.execute(sa.text("DROP FUNCTION users_counted()"))
         op.execute(sa.text("DROP FUNCTION follows_counted()"))
         op.execute(sa.text("DROP FUNCTION posts_counted()"))
+    op.drop_index("ix_posts_author_id_status_sort_at_id", table_name="posts")
+    op.create_index("ix_posts_author_id_sort_at_id", "posts", ["author_id", "sort_at", "id"])
     op.drop_table("counters")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("following_count")
