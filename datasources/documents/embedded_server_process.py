@@ -20,9 +20,9 @@ with NX-27017's own arguments; only this child process is changed.
    needs the optional `quez` package; without it the count decides nothing, and it
    grows with the collection (about 8 ms at 100,000 comments).
 
-NeoSQLite and NX-27017 are pinned; tests/test_index_plans.py asserts, through the
-server, that every loader's query is answered from an index, so an upgrade that
-changes the SQL shape fails there.
+NeoSQLite and NX-27017 are pinned; tests/test_index_plans.py replays every command
+the loaders send through NX-27017's own handler with these fixes installed and
+explains each SQL statement, so an upgrade that changes the SQL shape fails there.
 """
 
 from __future__ import annotations
