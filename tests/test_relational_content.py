@@ -102,7 +102,7 @@ async def test_migration_matches_the_models(store: RelationalStore) -> None:
     assert diff == []
     assert {
         "ix_posts_status_sort_at_id",
-        "ix_posts_author_id_sort_at_id",
+        "ix_posts_author_id_status_sort_at_id",
         "ix_posts_deleted_at",
         "ix_post_tags_tag_post_id",
         "ix_follows_followee_id_created_at_follower_id",

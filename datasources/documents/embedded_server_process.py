@@ -31,6 +31,10 @@ import re
 import sqlite3
 from typing import Any
 
+import neosqlite.connection
+from neosqlite.collection import aggregation_cursor
+from nx_27017.nx_27017 import main as serve
+
 # Fields that Agora's documents hold as one scalar (an integer id, an ObjectId string,
 # or null) in every collection: comments.post_id/parent_id/author_id,
 # reactions.post_id/user_id, profiles.user_id, notifications.user_id/post_id/comment_id.
@@ -84,9 +88,6 @@ class _Connection(sqlite3.Connection):
 
 def apply() -> None:
     """Install both fixes in this process (before NX-27017 opens a database)."""
-    import neosqlite.connection
-    from neosqlite.collection import aggregation_cursor
-
     module = neosqlite.connection.sqlite3
     if module is not sqlite3:
         raise RuntimeError("NeoSQLite does not use the standard sqlite3 module here")
@@ -115,8 +116,6 @@ class _ModuleWithConnect:
 
 def main() -> None:
     apply()
-    from nx_27017.nx_27017 import main as serve
-
     serve()
 
 
