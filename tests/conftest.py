@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.migrate import upgrade
 from support.apps import (
@@ -129,6 +130,19 @@ _database_counter = iter(range(1, 10_000))
 def fresh_postgres(postgres_url: str) -> str:
     """An empty PostgreSQL database of its own."""
     return create_database(postgres_url, f"t{next(_database_counter)}_{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(params=["embedded", "secantus"])
+async def documents(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
+    """An empty document store of its own: the embedded server, then SecantusDB."""
+    database = f"t_{uuid.uuid4().hex[:8]}"
+    if request.param == "embedded":
+        store = await open_document_store(None, database, embedded=EmbeddedDocumentServer(tmp_path))
+    else:
+        store = await open_document_store(request.getfixturevalue("secantus_url"), database)
+    await store.ensure_indexes()
+    yield store
+    await store.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -7,15 +7,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, update
 
-from datasources.documents import open_document_store
-from datasources.documents.embedded_server import EmbeddedDocumentServer
 from datasources.documents.post_counts import PostCounts
 from datasources.documents.store import DocumentStore
 from datasources.relational.counters import recount
@@ -24,18 +18,6 @@ from datasources.relational.store import RelationalStore
 
 POSTS = (1, 2, 3)
 KINDS = ("LIKE", "LOVE", "FUNNY")
-
-
-@pytest.fixture(params=["embedded", "secantus"])
-async def documents(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
-    database = f"t_{uuid.uuid4().hex[:8]}"
-    if request.param == "embedded":
-        store = await open_document_store(None, database, embedded=EmbeddedDocumentServer(tmp_path))
-    else:
-        store = await open_document_store(request.getfixturevalue("secantus_url"), database)
-    await store.ensure_indexes()
-    yield store
-    await store.close()
 
 
 async def counted_comments_and_reactions(documents: DocumentStore) -> dict[int, PostCounts]:

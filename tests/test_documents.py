@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from pymongo.errors import DuplicateKeyError
 
 from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
-
-
-@pytest.fixture(params=["embedded", "secantus"])
-async def documents(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
-    database = f"t_{uuid.uuid4().hex[:8]}"
-    if request.param == "embedded":
-        store = await open_document_store(None, database, embedded=EmbeddedDocumentServer(tmp_path))
-    else:
-        store = await open_document_store(request.getfixturevalue("secantus_url"), database)
-    await store.ensure_indexes()
-    yield store
-    await store.close()
 
 
 async def test_ping(documents: DocumentStore) -> None:

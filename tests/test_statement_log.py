@@ -13,24 +13,7 @@ import pytest
 
 from support.apps import RealServers, own_app
 from support.servers import create_database
-
-# The README's first query.
-README_FIRST = """{
-  posts(first: 5) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges { node {
-      id title tags publishedAt
-      author { handle displayName profile { bio location } followerCount }
-      commentCount
-      reactions { kind count }
-      comments(first: 3) { edges { node {
-        body author { handle }
-        replies(first: 2) { edges { node { body author { handle } } } }
-      } } }
-    } }
-  }
-}"""
+from support.tracing import README_QUERY
 
 # What a statement looks like in the log with log_statement = 'all': simple-protocol
 # statements (BEGIN, ROLLBACK, ...) as "statement:", asyncpg's prepared ones as "execute".
@@ -88,7 +71,7 @@ async def test_a_read_only_query_sends_one_statement_per_loader_batch(
 
         async def ask() -> tuple[dict[str, int], list[str]]:
             offset = log.stat().st_size
-            response = await app_client.post(app.graphql_url, json={"query": README_FIRST})
+            response = await app_client.post(app.graphql_url, json={"query": README_QUERY})
             body = response.json()
             assert "errors" not in body, body["errors"]
             assert body["data"]["posts"]["edges"][0]["node"]["commentCount"] == 2
