@@ -106,11 +106,14 @@ def _visible() -> ColumnElement[bool]:
     return Post.deleted_at.is_(None)
 
 
-def _published_not_by_index() -> ColumnElement[bool]:
-    """`status = 'PUBLISHED'`, written so that no index on status is used for it: where
-    a narrower condition (a tag, the followed authors) picks the rows, SQLite would
-    otherwise walk every published post in order to skip the sort."""
-    return Post.status.concat("") == PUBLISHED
+def _published_not_by_index(is_sqlite: bool) -> ColumnElement[bool]:
+    """`status = 'PUBLISHED'`, for statements where a narrower condition (a tag, the
+    followed authors) picks the rows. SQLite chooses indexes by rules, not statistics,
+    and would walk every published post in order through the status index to skip
+    the sort; written `status || ''` it cannot. PostgreSQL chooses by its statistics."""
+    if is_sqlite:
+        return Post.status.concat("") == PUBLISHED
+    return Post.status == PUBLISHED
 
 
 class PostRepository:
@@ -345,14 +348,13 @@ class PostRepository:
 
     # Helpers
 
-    @staticmethod
     def _filtered(
-        query: Select[*Ts], *, author_id: int | None, tag: str | None, search: str | None
+        self, query: Select[*Ts], *, author_id: int | None, tag: str | None, search: str | None
     ) -> Select[*Ts]:
         if tag is not None:
             # From the tag's index entries, not a walk of every published post.
             tagged = select(PostTag.post_id).where(PostTag.tag == tag.lower())
-            query = query.where(_published_not_by_index(), Post.id.in_(tagged))
+            query = query.where(_published_not_by_index(self._store.is_sqlite), Post.id.in_(tagged))
         else:
             query = query.where(Post.status == PUBLISHED)
         query = query.where(_visible())
@@ -364,12 +366,15 @@ class PostRepository:
             )
         return query
 
-    @staticmethod
-    def _feed(query: Select[*Ts], viewer_id: int) -> Select[*Ts]:
+    def _feed(self, query: Select[*Ts], viewer_id: int) -> Select[*Ts]:
         # Each followed author's posts from the (author, status) index, not a walk of
         # every published post testing each for a follow.
         followed = select(Follow.followee_id).where(Follow.follower_id == viewer_id)
-        return query.where(Post.author_id.in_(followed), _published_not_by_index(), _visible())
+        return query.where(
+            Post.author_id.in_(followed),
+            _published_not_by_index(self._store.is_sqlite),
+            _visible(),
+        )
 
     async def _page(self, query: Select[*Ts], page: PageRequest) -> Page[PostRecord]:
         rows = await self._store.rows(query)
