@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telemetry import metrics
 
 # Driver chatter that is not a round trip made on behalf of a request.
-_MONGO_HOUSEKEEPING = frozenset(
+MONGO_HOUSEKEEPING = frozenset(
     {
         "hello",
         "ismaster",
@@ -103,7 +103,7 @@ def _measure_pool(engine: AsyncEngine) -> None:
 class MongoCommandCounter(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         stats = _current.get()
-        if stats is not None and event.command_name not in _MONGO_HOUSEKEEPING:
+        if stats is not None and event.command_name not in MONGO_HOUSEKEEPING:
             stats.mongo += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:

@@ -40,6 +40,8 @@ from pymongo import monitoring
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from datasources.instrumentation import MONGO_HOUSEKEEPING
+
 ROOT = Path(__file__).resolve().parents[2]
 # Agora's own code, where a datastore request is made on behalf of a resolver or loader.
 _AGORA_PARTS = ("datasources", "loaders", "resolvers", "schema", "auth")
@@ -194,21 +196,7 @@ def _is_query(sql: str) -> bool:
 # Commands that read documents, and that `explain` can wrap.
 READ_COMMANDS = frozenset({"find", "aggregate", "count", "distinct"})
 # Driver chatter and the continuation of a read already recorded.
-_NOT_A_QUERY = frozenset(
-    {
-        "hello",
-        "ismaster",
-        "isMaster",
-        "ping",
-        "endSessions",
-        "buildInfo",
-        "saslStart",
-        "saslContinue",
-        "getnonce",
-        "getMore",
-        "killCursors",
-    }
-)
+_NOT_A_QUERY = MONGO_HOUSEKEEPING | {"getMore", "killCursors"}
 # Fields of a command that say how to run it, not what to read: not part of a replay.
 _RUN_OPTIONS = frozenset(
     {
