@@ -39,12 +39,22 @@ async def logged_database(servers: RealServers) -> tuple[str, Path]:
 
 
 def statements_since(log: Path, offset: int) -> list[str]:
+    """The statements logged after `offset`, each whole (a statement's later lines are
+    logged as lines that start with a tab)."""
     with log.open("rb") as file:
         file.seek(offset)
         text = file.read().decode(errors="replace")
-    return [
-        line.split("LOG:  ", 1)[1] for line in text.splitlines() if any(m in line for m in LOGGED)
-    ]
+    statements: list[list[str]] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if current is not None and line.startswith("\t"):
+            current.append(line.strip())
+            continue
+        current = None
+        if any(marker in line for marker in LOGGED):
+            current = [line.split("LOG:  ", 1)[1]]
+            statements.append(current)
+    return [" ".join(parts) for parts in statements]
 
 
 async def test_a_read_only_query_sends_one_statement_per_loader_batch(
@@ -87,6 +97,9 @@ async def test_a_read_only_query_sends_one_statement_per_loader_batch(
     assert len(statements) == stats["sql"], statements
     assert not [s for s in statements if "BEGIN" in s or "ROLLBACK" in s or "COMMIT" in s]
     assert all(s.startswith("execute") and "SELECT" in s for s in statements), statements
+    # The users shown beside posts and comments are read without their password hash.
+    assert any("FROM users" in s for s in statements), statements
+    assert not [s for s in statements if "password_hash" in s]
 
 
 async def test_a_read_on_a_dead_pooled_connection_is_retried_on_a_new_one(
