@@ -171,3 +171,20 @@ async def test_recount_repairs_follow_and_post_counts(relational_store: Relation
     await recount(store)
     assert await store.follows.counts([a.id, b.id]) == {a.id: (0, 1), b.id: (1, 0)}
     assert await store.posts.count_published() == 1
+
+
+async def test_follows_both_ways_at_once_do_not_deadlock(relational_store: RelationalStore) -> None:
+    """A follows B while B follows A: each follow's trigger changes both users' rows, which
+    must not wait for each other the wrong way round."""
+    store = relational_store
+    a, b = [
+        await store.users.create(
+            handle=h, email=f"{h}@example.com", display_name=h, password_hash="x"
+        )
+        for h in ("a", "b")
+    ]
+    for _ in range(40):
+        await asyncio.gather(store.follows.follow(a.id, b.id), store.follows.follow(b.id, a.id))
+        assert await store.follows.counts([a.id, b.id]) == {a.id: (1, 1), b.id: (1, 1)}
+        await asyncio.gather(store.follows.unfollow(a.id, b.id), store.follows.unfollow(b.id, a.id))
+    assert await store.follows.counts([a.id, b.id]) == {a.id: (0, 0), b.id: (0, 0)}

@@ -71,12 +71,18 @@ SQLITE_TRIGGERS = [
 POSTGRESQL_TRIGGERS = [
     """CREATE FUNCTION follows_counted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        -- Both rows in one statement, locked in id order: two updates in the order of
+        -- the edge would deadlock with a concurrent follow the other way round.
         IF TG_OP = 'INSERT' THEN
-            UPDATE users SET follower_count = follower_count + 1 WHERE id = NEW.followee_id;
-            UPDATE users SET following_count = following_count + 1 WHERE id = NEW.follower_id;
+            UPDATE users SET
+                follower_count = follower_count + (id = NEW.followee_id)::int,
+                following_count = following_count + (id = NEW.follower_id)::int
+            WHERE id IN (NEW.follower_id, NEW.followee_id);
         ELSE
-            UPDATE users SET follower_count = follower_count - 1 WHERE id = OLD.followee_id;
-            UPDATE users SET following_count = following_count - 1 WHERE id = OLD.follower_id;
+            UPDATE users SET
+                follower_count = follower_count - (id = OLD.followee_id)::int,
+                following_count = following_count - (id = OLD.follower_id)::int
+            WHERE id IN (OLD.follower_id, OLD.followee_id);
         END IF;
         RETURN NULL;
     END $$""",
