@@ -52,6 +52,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only.
             proxy_headers=False,
             ws_max_size=settings.ws_max_message_bytes,
+            ws_per_message_deflate=settings.ws_per_message_deflate,
             log_level=settings.log_level.lower(),
             # Logging is logs.configure_logging's; the access line is web.access_log's.
             log_config=None,

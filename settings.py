@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     ws_legacy_protocol: bool = False
     # WebSocket messages larger than this close the connection (1009).
     ws_max_message_bytes: int = Field(default=65_536, ge=1_024, le=16_777_216)
+    # permessage-deflate: off, so a frame shared by many subscribers is not compressed
+    # again for each of them (README, "Subscriptions at scale").
+    ws_per_message_deflate: bool = False
     # Anonymous clients: concurrent WebSocket connections and subscriptions per address.
     ws_max_anonymous_connections_per_address: int = Field(default=20, ge=1, le=100_000)
     ws_max_anonymous_subscriptions_per_address: int = Field(default=100, ge=1, le=1_000_000)

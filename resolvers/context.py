@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -138,6 +139,9 @@ class Context:
     # The accepted token's claims, to check its session again later (WebSocket).
     claims: AccessClaims | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Set when this context runs one subscription for many subscribers (web.cohorts):
+    # how many there are now.
+    audience: Callable[[], int] | None = None
     # Built on first use: many requests (`{ __typename }`, a login) need none.
     _request_loaders: Loaders | None = field(default=None, repr=False)
 

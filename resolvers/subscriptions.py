@@ -66,7 +66,7 @@ async def stream(
         closers.add(task)
         task.add_done_callback(closers.discard)
 
-    events = ctx.stores.events.subscribe(topic, since, on_cut_off=cut_off)
+    events = ctx.stores.events.subscribe(topic, since, on_cut_off=cut_off, audience=ctx.audience)
     try:
         while True:
             try:
@@ -134,7 +134,8 @@ def deliver(
             announced = event_type.read(event.data)
             found = await resolve(announced) if announced is not None else None
             if found is not None:
-                metrics.event_delivered(event_type.__name__)
+                audience = ctx.audience() if ctx.audience is not None else 1
+                metrics.event_delivered(event_type.__name__, audience)
                 yield event.cursor, found
             elif ends_when_hidden:
                 return

@@ -74,9 +74,12 @@ class OperationMetrics(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         self._stats = current_stats()
         yield
+        # A cohort's operation (web.cohorts) counts its members itself.
+        shared = getattr(self.execution_context.context, "audience", None) is not None
         if self._type == "subscription" and _executed():
-            self._subscribed = True
-            metrics.subscription_started()
+            self._subscribed = not shared
+            if not shared:
+                metrics.subscription_started()
             if self._websocket:
                 self._counted = True
                 metrics.record_request(TRANSPORT, self._type, self._name, "ok")

@@ -118,6 +118,12 @@ EVENTS_DELIVERED = Counter(
     "Events delivered to a subscriber (after its own authorization), by event type.",
     ["event"],
 )
+SUBSCRIPTION_EXECUTIONS = Counter(
+    "agora_subscription_executions",
+    "Executions of a subscription's selection set for an event: one per cohort of "
+    "subscribers that share the result, by event type.",
+    ["event"],
+)
 EVENTS_DROPPED = Counter(
     "agora_events_dropped",
     "Events a subscriber never got because its bounded buffer overflowed: what it held, "
@@ -298,8 +304,10 @@ def event_published(event: str) -> None:
     EVENTS_PUBLISHED.labels(event).inc()
 
 
-def event_delivered(event: str) -> None:
-    EVENTS_DELIVERED.labels(event).inc()
+def event_delivered(event: str, subscribers: int = 1) -> None:
+    """One execution of a subscription for `event`, delivered to `subscribers`."""
+    SUBSCRIPTION_EXECUTIONS.labels(event).inc()
+    EVENTS_DELIVERED.labels(event).inc(subscribers)
 
 
 def subscriber_cut_off(dropped_events: int) -> None:

@@ -160,6 +160,7 @@ async def test_a_query_a_mutation_and_a_subscription_event_count_exactly(
         key("agora_events_published_total", event="CommentAdded"): 1,
         key("agora_events_published_total", event="NotificationCreated"): 1,
         key("agora_events_delivered_total", event="CommentAdded"): 1,
+        key("agora_subscription_executions_total", event="CommentAdded"): 1,
     }
 
 

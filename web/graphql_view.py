@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import AsyncGenerator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -24,6 +24,7 @@ from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageRec
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
@@ -32,6 +33,8 @@ from resolvers.context import Context, new_context
 from settings import Settings
 from telemetry import metrics
 from web.client_address import ClientAddresses
+from web.cohorts import Cohorts, Member
+from web.frames import FrameWriter
 from web.request_id import current_request_id
 
 MESSAGE_TOO_BIG = 1009
@@ -59,20 +62,77 @@ class SizeLimitedWebSocket(ASGIWebSocketAdapter):
             pass
 
 
+class SharedOperation(Operation[Context, None]):
+    """A subscription served by its cohort (web.cohorts): no task of its own."""
+
+    __slots__ = ("member",)
+    member: Member
+
+
 class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with a cap on anonymous operations per client address."""
+    """graphql-transport-ws with a cap on anonymous operations per client address, and
+    subscriptions that share their results (web.cohorts)."""
 
     view: AgoraGraphQL
+    _frames: FrameWriter | None = None
+
+    @property
+    def socket(self) -> WebSocket:
+        return cast(ASGIWebSocketAdapter, self.websocket).ws
+
+    @property
+    def frames(self) -> FrameWriter:
+        """The connection's queue of shared frames; it may hold a subscriber buffer's
+        worth of frames per operation."""
+        if self._frames is None:
+            buffer = self.view.settings.event_subscriber_buffer
+            self._frames = FrameWriter(self.socket, lambda: buffer * max(1, len(self.operations)))
+        return self._frames
 
     async def handle(self) -> None:
         self.view.open_handlers[self.context.client_address].add(self)
         try:
             await super().handle()
         finally:
+            if self._frames is not None:
+                self._frames.stop()
             handlers = self.view.open_handlers[self.context.client_address]
             handlers.discard(self)
             if not handlers:
                 del self.view.open_handlers[self.context.client_address]
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        operation = self.operations.get(operation_id)
+        if isinstance(operation, SharedOperation):
+            del self.operations[operation_id]
+            operation.member.cohort.leave(operation.member)
+            return
+        await super().cleanup_operation(operation_id)
+
+    def _join_cohort(self, message: SubscribeMessage) -> bool:
+        """Serves the subscription from its cohort; False when it must run on its own
+        (or the base handler has a refusal to send)."""
+        limit = self.max_subscriptions_per_connection
+        if (
+            not self.connection_acknowledged
+            or message["id"] in self.operations
+            or (limit is not None and len(self.operations) >= limit)
+        ):
+            return False
+        member = self.view.cohorts.join(self, dict(message))
+        if member is None:
+            return False
+        payload = message["payload"]
+        operation = SharedOperation(
+            self,
+            message["id"],
+            payload["query"],
+            payload.get("variables"),
+            payload.get("operationName"),
+        )
+        operation.member = member
+        self.operations[message["id"]] = operation
+        return True
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and self.context.viewer is None:
@@ -88,7 +148,8 @@ class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                     {"id": message["id"], "type": "error", "payload": [error.formatted]}
                 )
                 return
-        await super().handle_subscribe(message)
+        if not self._join_cohort(message):
+            await super().handle_subscribe(message)
 
 
 class AgoraGraphQL(GraphQL[Context, None]):
@@ -115,6 +176,7 @@ class AgoraGraphQL(GraphQL[Context, None]):
         # Open anonymous connections per address, in this process.
         self._anonymous: Counter[str] = Counter()
         self.open_handlers: defaultdict[str, set[TransportWS]] = defaultdict(set)
+        self.cohorts = Cohorts(schema)  # type: ignore[arg-type]
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         stores: Datastores = request.app.state.stores

@@ -8,7 +8,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from telemetry import metrics
 
-from .bus import Event, OnCutOff, SubscriberTooSlow
+from .bus import Audience, Event, OnCutOff, SubscriberTooSlow
 
 
 class _Ordered(Protocol):
@@ -28,10 +28,13 @@ class Subscriber(Generic[K]):
     False so the caller can forget it.
     """
 
-    __slots__ = ("_closed", "_error", "_on_cut_off", "_queue", "queue_size", "topic")
+    __slots__ = ("_audience", "_closed", "_error", "_on_cut_off", "_queue", "queue_size", "topic")
 
-    def __init__(self, topic: str, queue_size: int, on_cut_off: OnCutOff = None) -> None:
+    def __init__(
+        self, topic: str, queue_size: int, on_cut_off: OnCutOff = None, audience: Audience = None
+    ) -> None:
         self.topic = topic
+        self._audience = audience
         self.queue_size = queue_size
         # Tells the consumer at once, even while it is stuck writing to a stalled client.
         self._on_cut_off = on_cut_off
@@ -42,6 +45,13 @@ class Subscriber(Generic[K]):
     @property
     def active(self) -> bool:
         return self._error is None and not self._closed
+
+    @property
+    def weight(self) -> int:
+        """What it counts for in `subscriber_count`: its audience, 0 once inactive."""
+        if not self.active:
+            return 0
+        return 1 if self._audience is None else self._audience()
 
     def offer(self, key: K, event: Event) -> bool:
         if not self.active:

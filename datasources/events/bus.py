@@ -68,6 +68,8 @@ class EventBusClosed(RuntimeError):
 
 # Called from the publishing side when a subscriber is cut off for falling behind.
 OnCutOff = Callable[[Exception], None] | None
+# How many consumers one subscriber passes its events on to (None: one).
+Audience = Callable[[], int] | None
 
 
 @runtime_checkable
@@ -77,7 +79,11 @@ class EventBus(Protocol):
         ...
 
     def subscribe(
-        self, topic: str, since: str | None = None, on_cut_off: OnCutOff = None
+        self,
+        topic: str,
+        since: str | None = None,
+        on_cut_off: OnCutOff = None,
+        audience: Audience = None,
     ) -> AsyncIterator[Event]:
         """Events on ``topic`` published after the subscription starts.
 
@@ -87,11 +93,14 @@ class EventBus(Protocol):
         ``SubscriberTooSlow`` if this subscriber falls too far behind; ``on_cut_off``
         is then also called at once (from the publishing side), so a consumer that
         is blocked elsewhere, e.g. writing to a stalled client, learns of it too.
+        ``audience`` says how many consumers this subscriber stands for, in
+        ``subscriber_count``.
         """
         ...
 
     def subscriber_count(self, topic: str | None = None) -> int:
-        """Active local subscribers (on ``topic``, or in total): useful for metrics and tests.
+        """Active local subscribers (on ``topic``, or in total), each counted for its
+        audience: useful for metrics and tests.
 
         A subscriber is counted once events published from then on are sure to reach it.
         """

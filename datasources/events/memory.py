@@ -14,7 +14,7 @@ from typing import Any
 
 from ._base import BusBase
 from ._subscriber import Subscriber
-from .bus import CursorExpired, Event, OnCutOff
+from .bus import Audience, CursorExpired, Event, OnCutOff
 
 # "<epoch>.<seq>": the epoch is random per bus instance, so a cursor handed out
 # before a restart is recognised as unknown instead of pointing at unrelated events.
@@ -76,7 +76,11 @@ class InMemoryEventBus(BusBase):
         return event.cursor
 
     async def subscribe(
-        self, topic: str, since: str | None = None, on_cut_off: OnCutOff = None
+        self,
+        topic: str,
+        since: str | None = None,
+        on_cut_off: OnCutOff = None,
+        audience: Audience = None,
     ) -> AsyncIterator[Event]:
         since_seq = self._parse_cursor(topic, since) if since is not None else None
         self._check_open()
@@ -85,7 +89,7 @@ class InMemoryEventBus(BusBase):
         replay = []
         if since is not None and since_seq is not None:
             replay = self._replay(topic, since, since_seq)
-        subscriber: Subscriber[int] = Subscriber(topic, self.queue_size, on_cut_off)
+        subscriber: Subscriber[int] = Subscriber(topic, self.queue_size, on_cut_off, audience)
         self._subscribers.setdefault(topic, set()).add(subscriber)
         try:
             async with aclosing(subscriber.stream(replay, since_seq or 0)) as events:
@@ -96,8 +100,8 @@ class InMemoryEventBus(BusBase):
 
     def subscriber_count(self, topic: str | None = None) -> int:
         if topic is not None:
-            return len(self._subscribers.get(topic, ()))
-        return sum(len(subscribers) for subscribers in self._subscribers.values())
+            return sum(s.weight for s in self._subscribers.get(topic, ()))
+        return sum(s.weight for subscribers in self._subscribers.values() for s in subscribers)
 
     def _forget(self, topic: str, subscriber: Subscriber[int]) -> None:
         subscribers = self._subscribers.get(topic)

@@ -36,7 +36,7 @@ from redis.typing import KeyT, StreamIdT
 
 from ._base import BusBase
 from ._subscriber import Subscriber
-from .bus import CursorExpired, Event, OnCutOff
+from .bus import Audience, CursorExpired, Event, OnCutOff
 
 log = structlog.get_logger(__name__)
 
@@ -173,7 +173,11 @@ class RedisEventBus(BusBase):
     # -- subscribing ---------------------------------------------------------
 
     async def subscribe(
-        self, topic: str, since: str | None = None, on_cut_off: OnCutOff = None
+        self,
+        topic: str,
+        since: str | None = None,
+        on_cut_off: OnCutOff = None,
+        audience: Audience = None,
     ) -> AsyncIterator[Event]:
         since_id = parse_stream_id(since) if since is not None else None
         self._check_open()
@@ -183,7 +187,7 @@ class RedisEventBus(BusBase):
             state = self._topics[topic] = _Topic()
             self._pending[topic] = state
             self._ensure_bootstrap()
-        subscriber: Subscriber[StreamId] = Subscriber(topic, self.queue_size, on_cut_off)
+        subscriber: Subscriber[StreamId] = Subscriber(topic, self.queue_size, on_cut_off, audience)
         # Registered before the replay: from here on every entry the reader
         # reads on this topic is queued for us, so the replay (read below, and
         # so ending at or after the reader's position) leaves no gap.
@@ -208,7 +212,7 @@ class RedisEventBus(BusBase):
     def subscriber_count(self, topic: str | None = None) -> int:
         topics = [self._topics.get(topic)] if topic is not None else self._topics.values()
         return sum(
-            sum(1 for s in state.subscribers if s.active)
+            sum(s.weight for s in state.subscribers)
             for state in topics
             if state is not None and state.position is not None
         )

@@ -141,6 +141,7 @@ async def start_app(settings: Settings) -> RunningApp:
         log_level="warning",
         proxy_headers=False,  # as `agora serve` runs it: the app reads X-Forwarded-For
         ws_max_size=settings.ws_max_message_bytes,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
     server = uvicorn.Server(config)
     # The test runner owns SIGINT; uvicorn must not swallow it.
