@@ -31,6 +31,7 @@ from web.health import healthz, readyz
 from web.metrics import MetricsMiddleware, metrics_endpoint
 from web.request_id import RequestIdMiddleware
 from web.security_headers import SecurityHeadersMiddleware
+from web.server_send import KeepServerSend
 from web.startup_failures import NoTracebackForLoggedStartupFailures
 from web.tracing import TracingMiddleware
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             Middleware(NoTracebackForLoggedStartupFailures),
+            Middleware(KeepServerSend),  # outermost for WebSocket messages
             *([Middleware(TracingMiddleware)] if tracing else []),  # spans the rest
             Middleware(RequestIdMiddleware),
             Middleware(AccessLogMiddleware),
