@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # permessage-deflate: off, so a frame shared by many subscribers is not compressed
     # again for each of them (README, "Subscriptions at scale").
     ws_per_message_deflate: bool = False
+    # How often each process's outbox relay looks for recorded events nobody published
+    # (a process died between a commit and its publish); datasources/outbox_relay.py.
+    outbox_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Fault injection, for tests only (refused in production): `exit_after_commit` ends
+    # the process right after a write that records an event, before it is published.
+    test_fault: Literal["", "exit_after_commit"] = ""
     # Anonymous clients: concurrent WebSocket connections and subscriptions per address.
     ws_max_anonymous_connections_per_address: int = Field(default=20, ge=1, le=100_000)
     ws_max_anonymous_subscriptions_per_address: int = Field(default=100, ge=1, le=1_000_000)
@@ -180,6 +186,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_secret(self) -> Settings:
+        if self.is_production and self.test_fault:
+            raise ValueError("TEST_FAULT: for tests only, refused when APP_ENV=production")
         if self.is_production:
             secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
             if not secret:

@@ -11,6 +11,7 @@ from datasources.data_folder import hold_data_folder, release_data_folder, uses_
 from datasources.documents import DocumentStore, EmbeddedDocumentServer, open_document_store
 from datasources.events import EventBus, open_event_bus
 from datasources.instrumentation import MongoCommandCounter, instrument_engine
+from datasources.outbox_relay import SWEEP_SECONDS, Outbox, OutboxRelay
 from datasources.rate_limits import RateLimiter, open_rate_limiter
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.migrate import check_migrated, upgrade
@@ -24,13 +25,19 @@ class Datastores:
     documents: DocumentStore
     events: EventBus
     limits: RateLimiter
+    relay: OutboxRelay
     # The data folder these stores hold (see datasources.data_folder), if any.
     data_dir: Path | None = None
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.relay.outbox
 
     async def close(self) -> None:
         # Each close is attempted even if an earlier one fails.
         errors: list[BaseException] = []
         for close in (
+            self.relay.close,
             self.limits.close,
             self.events.close,
             self.documents.close,
@@ -60,6 +67,7 @@ async def open_datastores(
     statement_timeout_seconds: float | None = None,
     mongodb_timeout_ms: int | None = None,
     mongodb_server_selection_timeout_ms: int | None = None,
+    outbox_sweep_seconds: float = SWEEP_SECONDS,
 ) -> Datastores:
     # Each part is closed again, in reverse, if a later one fails to open.
     async with AsyncExitStack() as undo:
@@ -100,8 +108,12 @@ async def open_datastores(
         # The Redis clients' pools, not the event bus's reader: its XREAD BLOCK loop is no
         # request's work (the in-process stores have no `_client`).
         trace_redis(getattr(events, "_client", None), getattr(limits, "_client", None))
+        outbox = Outbox(relational.outbox, documents.outbox)
+        relay = OutboxRelay(outbox, events, sweep_seconds=outbox_sweep_seconds)
+        relay.start()
+        undo.push_async_callback(relay.close)
         stores = Datastores(
-            relational, documents, events, limits, data_dir if holds_data_folder else None
+            relational, documents, events, limits, relay, data_dir if holds_data_folder else None
         )
         undo.pop_all()  # opened: from now on Datastores.close closes them
     return stores
@@ -126,5 +138,6 @@ async def open_datastores_for(settings: Settings, *, time_limits: bool = True) -
         migrate=not settings.is_production,
         event_retention=settings.event_retention,
         event_subscriber_buffer=settings.event_subscriber_buffer,
+        outbox_sweep_seconds=settings.outbox_sweep_seconds,
         **limits,
     )

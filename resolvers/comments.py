@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datasources.documents.comments import CommentRecord
+from datasources.documents.object_ids import new_object_id
 from domain import MAX_COMMENT, Commented, PostStatus
 from resolvers import posts
 from resolvers.context import Context
@@ -64,13 +65,17 @@ async def add(
                 "parentId",
             )
     documents = ctx.stores.documents
-    comment = await documents.comments.add(post_id, viewer.user_id, body, parent_id)
+    event = CommentAdded(new_object_id())
+    entry = event.recorded(CommentAdded.topic(post_id), documents.comments.COLLECTION)
+    comment = await documents.comments.add(
+        post_id, viewer.user_id, body, parent_id, comment_id=event.comment_id, event=entry
+    )
     if not await posts.still_there(ctx, post_id):
         # The post was deleted while we wrote: take the comment back (see delete_everywhere).
         await documents.comments.delete_subtree(comment.id)
         return _error(UserErrorCode.NOT_FOUND, "No such post.", "input", "postId")
     _remember(ctx, comment)
-    await announce(ctx.stores, CommentAdded.topic(post_id), CommentAdded(comment.id))
+    await announce(ctx, event, entry)
     parent_author_id = parent_comment.author_id if parent_comment is not None else None
     action = Commented(viewer.user_id, post.author_id, parent_author_id)
     await notify(ctx, action, post_id, comment.id)

@@ -1,6 +1,9 @@
 """The events mutations announce once their writes are committed: each event's topic,
 payload, publishing and reading in one class.
 
+Each event is recorded with the write that causes it (the outbox,
+datasources/outbox_relay.py), so none is lost once the write commits.
+
 An event carries ids only: each subscriber resolves the entity itself, with
 fresh loaders and its own authorization, so nothing stale or private is fanned out.
 """
@@ -9,19 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from datasources.stores import Datastores
+from datasources.events.outbox import OutboxEntry, new_event_id
 from logs import get_logger
 from telemetry import metrics
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
 
 log = get_logger(__name__)
 
 # Publishing must not hold a mutation up for long when the event bus is unwell.
 PUBLISH_TIMEOUT_SECONDS = 2.0
+# The exit status of the test fault `exit_after_commit` (settings.test_fault).
+FAULT_EXIT_CODE = 70
 
 
 class Announcement:
@@ -38,6 +47,10 @@ class Announcement:
 
     def data(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    def recorded(self, topic: str, where: str, event_id: str | None = None) -> OutboxEntry:
+        """The event as its write records it in the store `where`."""
+        return OutboxEntry(event_id or new_event_id(), topic, self.data(), where)
 
     @classmethod
     def read(cls, data: Mapping[str, Any]) -> Self | None:
@@ -96,10 +109,27 @@ class NotificationCreated(Announcement):
     notification_id: str
 
 
-async def announce(stores: Datastores, topic: str, event: Announcement) -> None:
-    """Publish after the write committed; a bus failure is logged, never the mutation's."""
+async def announce(ctx: Context, event: Announcement, entry: OutboxEntry) -> None:
+    """Publishes `event`, recorded as `entry` with its write, once the write committed,
+    and marks it done; on failure the outbox relay publishes it later. Never fails the
+    mutation: the write stands."""
+    stores = ctx.stores
+    if ctx.settings.test_fault == "exit_after_commit":
+        log.warning("test fault: exiting between a commit and its event's publish")
+        os._exit(FAULT_EXIT_CODE)
+    relay = stores.relay
+    if relay.behind:  # the relay has older events to publish first
+        relay.wake()
+        return
     try:
-        await asyncio.wait_for(stores.events.publish(topic, event.data()), PUBLISH_TIMEOUT_SECONDS)
+        publish = stores.events.publish(entry.topic, entry.data, event_id=entry.id)
+        await asyncio.wait_for(publish, PUBLISH_TIMEOUT_SECONDS)
         metrics.event_published(type(event).__name__)
-    except Exception as error:  # the write stands; live subscribers miss this one event
-        log.warning("event not published", topic=topic, error=type(error).__name__)
+    except Exception as error:
+        log.warning("event not published yet: the outbox relay will", error=type(error).__name__)
+        relay.fell_behind()
+        return
+    try:
+        await stores.outbox.done([entry])
+    except Exception as error:  # a later sweep publishes it again, and the bus drops it
+        log.warning("published event not marked done", error=type(error).__name__)

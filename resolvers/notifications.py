@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from datasources.documents.notifications import NotificationRecord
+from datasources.documents.object_ids import new_object_id
 from domain import Action, notices
 from resolvers.context import Context
 from resolvers.events import NotificationCreated, announce
@@ -19,13 +20,22 @@ async def notify(
     ctx: Context, action: Action, post_id: int | None = None, comment_id: str | None = None
 ) -> None:
     """Writes and announces the notifications `action` causes (none for one's own)."""
+    notifications = ctx.stores.documents.notifications
     for notice in notices(action):
-        note = await ctx.stores.documents.notifications.create(
-            notice.recipient_id, notice.kind.value, action.actor_id, post_id, comment_id
+        event = NotificationCreated(new_object_id())
+        topic = NotificationCreated.topic(notice.recipient_id)
+        entry = event.recorded(topic, notifications.COLLECTION)
+        note = await notifications.create(
+            notice.recipient_id,
+            notice.kind.value,
+            action.actor_id,
+            post_id,
+            comment_id,
+            notification_id=event.notification_id,
+            event=entry,
         )
         if note is not None:
-            topic = NotificationCreated.topic(notice.recipient_id)
-            await announce(ctx.stores, topic, NotificationCreated(note.id))
+            await announce(ctx, event, entry)
 
 
 async def list_own(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from datasources.events.outbox import RELATIONAL, OutboxEntry
 from datasources.relational.posts import PostRecord
 from datasources.stores import Datastores
-from domain import MAX_BODY, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE, TAG_PATTERN, PostStatus
+from domain import MAX_BODY, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE, TAG_PATTERN
 from logs import get_logger
 from resolvers.context import Context
 from resolvers.errors import FieldError, Forbidden, Outcome, UserErrorCode
@@ -90,12 +91,12 @@ async def create(
     errors = [e for e in (_check_title(title), _check_body(body), tag_error) if e]
     if errors:
         return Outcome(errors=errors)
+    recorded = _Recorded()
     post = await ctx.stores.relational.posts.create(
-        viewer.user_id, title.strip(), body, cleaned_tags, publish
+        viewer.user_id, title.strip(), body, cleaned_tags, publish, recorded.entry
     )
     _remember(ctx, post)
-    if post.status == PostStatus.PUBLISHED:
-        await _announce_published(ctx, post)
+    await recorded.announce(ctx)
     return Outcome(post)
 
 
@@ -145,17 +146,31 @@ async def publish(ctx: Context, post_id: int) -> Outcome[PostRecord]:
     before = await _own_post(ctx, post_id)
     if before is None:
         return _not_found("id")
-    post = await ctx.stores.relational.posts.publish(post_id)
+    recorded = _Recorded()
+    post = await ctx.stores.relational.posts.publish(post_id, recorded.entry)
     if post is None:
         return _not_found("id")
     _remember(ctx, post)
-    if before.status != PostStatus.PUBLISHED:
-        await _announce_published(ctx, post)
+    await recorded.announce(ctx)
     return Outcome(post)
 
 
-async def _announce_published(ctx: Context, post: PostRecord) -> None:
-    await announce(ctx.stores, PostPublished.topic(), PostPublished(post.id, post.author_id))
+class _Recorded:
+    """The PostPublished event a post write records (only when it publishes the post),
+    announced once the write committed."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[PostPublished, OutboxEntry]] = []
+
+    def entry(self, post: PostRecord) -> OutboxEntry:
+        event = PostPublished(post.id, post.author_id)
+        entry = event.recorded(PostPublished.topic(), RELATIONAL)
+        self.events.append((event, entry))
+        return entry
+
+    async def announce(self, ctx: Context) -> None:
+        for event, entry in self.events:
+            await announce(ctx, event, entry)
 
 
 async def delete(ctx: Context, post_id: int) -> Outcome[int]:

@@ -53,7 +53,12 @@ async def _change(
     if post is None:
         return reactable
     store = ctx.stores.documents.reactions
-    if not await (store.add if adding else store.remove)(post_id, viewer.user_id, kind.value):
+    event = ReactionsChanged(post_id)
+    entry = event.recorded(
+        ReactionsChanged.topic(post_id), ctx.stores.documents.post_counts.COLLECTION
+    )
+    change = store.add if adding else store.remove
+    if not await change(post_id, viewer.user_id, kind.value, entry):
         refusal = (
             FieldError(UserErrorCode.ALREADY_REACTED, f"You already reacted {kind}.", ("kind",))
             if adding
@@ -65,7 +70,7 @@ async def _change(
         await store.remove(post_id, viewer.user_id, kind.value)
         return Outcome.refused(UserErrorCode.NOT_FOUND, "No such post.", "postId")
     _forget(ctx, post_id, viewer.user_id)
-    await announce(ctx.stores, ReactionsChanged.topic(post_id), ReactionsChanged(post_id))
+    await announce(ctx, event, entry)
     if adding:
         await notify(ctx, Reacted(viewer.user_id, post.author_id), post_id)
     return Outcome(post)

@@ -484,3 +484,19 @@ async def test_cut_off_callback_fires_at_once(make_bus: BusFactory, topic: str) 
                 await asyncio.sleep(0.01)
         assert isinstance(fired[0], SubscriberTooSlow)
         await stalled.aclose()
+
+
+async def test_an_event_id_is_published_once(bus: Any, topic: str) -> None:
+    """The outbox may publish an event again (a sweep racing the mutation, a crash
+    before the event was marked done): the bus keeps the first, and says where it is."""
+    sub = await subscribed(bus, topic)
+    try:
+        first = await bus.publish(topic, {"n": 1}, event_id="e-1")
+        again = await bus.publish(topic, {"n": 1}, event_id="e-1")
+        other = await bus.publish(topic, {"n": 2}, event_id="e-2")
+        assert again == first and other != first
+        events = await sub.take(2)
+        assert [e.data for e in events] == [{"n": 1}, {"n": 2}]
+        assert [e.cursor for e in events] == [first, other]
+    finally:
+        await sub.close()

@@ -20,6 +20,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from datasources.documents import outbox
 from datasources.documents.client import Document
 from datasources.documents.object_ids import normalized_ids, normalized_reference, object_id_or_none
 from datasources.documents.post_counts import PostCountRepository
@@ -31,6 +32,7 @@ from datasources.documents.time_keys import (
     sort_key,
     sort_key_after,
 )
+from datasources.events.outbox import OutboxEntry
 from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
 
 
@@ -96,13 +98,22 @@ class CommentRepository(DocumentRepository):
         await self.collection.create_index(
             [("parent_id", ASCENDING), ("sort_key", ASCENDING)], name="parent_id_1_sort_key_1"
         )
+        await outbox.ensure_index(self.collection)
 
     async def add(
-        self, post_id: int, author_id: int, body: str, parent_id: str | None
+        self,
+        post_id: int,
+        author_id: int,
+        body: str,
+        parent_id: str | None,
+        *,
+        comment_id: str | None = None,
+        event: OutboxEntry | None = None,
     ) -> CommentRecord:
-        """A new comment; the caller has checked that the parent exists on the same post."""
+        """A new comment (with `event` recorded in it, written together); the caller has
+        checked that the parent exists on the same post."""
         record = CommentRecord(
-            id=str(ObjectId()),
+            id=comment_id or str(ObjectId()),
             post_id=post_id,
             author_id=author_id,
             parent_id=parent_id,
@@ -111,6 +122,8 @@ class CommentRepository(DocumentRepository):
             edited_at=None,
         )
         document = _document(record)
+        if event is not None:
+            document[outbox.FIELD] = event.document()
         await self.collection.insert_one(document)
         await self._counts.add_comments(post_id, 1, 1 if parent_id is None else 0)
         return CommentRecord.from_document(document)

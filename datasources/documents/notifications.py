@@ -12,6 +12,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from datasources.documents import outbox
 from datasources.documents.client import Document
 from datasources.documents.object_ids import normalized_ids, normalized_reference, valid_object_ids
 from datasources.documents.repository import DocumentRepository, check_page, whole_batch
@@ -22,6 +23,7 @@ from datasources.documents.time_keys import (
     sort_key,
     sort_key_after,
 )
+from datasources.events.outbox import OutboxEntry
 from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
 from domain import NotificationKind
 
@@ -88,6 +90,7 @@ class NotificationRepository(DocumentRepository):
         )
         await self.collection.create_index([("post_id", ASCENDING)], name="post_id_1")
         await self.collection.create_index([("comment_id", ASCENDING)], name="comment_id_1")
+        await outbox.ensure_index(self.collection)
 
     async def create(
         self,
@@ -96,14 +99,18 @@ class NotificationRepository(DocumentRepository):
         actor_id: int,
         post_id: int | None = None,
         comment_id: str | None = None,
+        *,
+        notification_id: str | None = None,
+        event: OutboxEntry | None = None,
     ) -> NotificationRecord | None:
-        """A new unread notification; None, and nothing written, when the user is the actor."""
+        """A new unread notification (with `event` recorded in it, written together);
+        None, and nothing written, when the user is the actor."""
         if kind not in NOTIFICATION_KINDS:
             raise ValueError(f"unknown notification kind {kind!r}")
         if user_id == actor_id:
             return None
         record = NotificationRecord(
-            id=str(ObjectId()),
+            id=notification_id or str(ObjectId()),
             user_id=user_id,
             kind=kind,
             actor_id=actor_id,
@@ -113,6 +120,8 @@ class NotificationRepository(DocumentRepository):
             created_at=now_ms(),
         )
         document = _document(record)
+        if event is not None:
+            document[outbox.FIELD] = event.document()
         await self.collection.insert_one(document)
         return NotificationRecord.from_document(document)
 

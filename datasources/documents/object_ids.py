@@ -35,3 +35,8 @@ def normalized_reference(value: str | None, what: str) -> str | None:
     if object_id is None:
         raise ValueError(f"invalid {what} {value!r}")
     return str(object_id)
+
+
+def new_object_id() -> str:
+    """A fresh id for a document about to be written (hex, as the API gives ids out)."""
+    return str(ObjectId())

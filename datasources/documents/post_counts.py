@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pymongo import ReplaceOne
 
+from datasources.documents import outbox
 from datasources.documents.client import Document
 from datasources.documents.repository import DocumentRepository, whole_batch
+from datasources.events.outbox import OutboxEntry
 from domain import ReactionKind
 
 REACTION_KINDS = tuple(kind.value for kind in ReactionKind)
@@ -53,7 +56,7 @@ class PostCountRepository(DocumentRepository):
     COLLECTION = "post_counts"
 
     async def ensure_indexes(self) -> None:
-        pass  # read by _id only
+        await outbox.ensure_index(self.collection)  # read by _id otherwise
 
     async def add_comments(self, post_id: int, comments: int, top_level: int) -> None:
         """Adds to a post's comment counts (negative numbers subtract)."""
@@ -65,11 +68,16 @@ class PostCountRepository(DocumentRepository):
         if change:
             await self.collection.update_one({"_id": post_id}, {"$inc": change}, upsert=True)
 
-    async def add_reaction(self, post_id: int, kind: str, change: int) -> None:
-        """Adds `change` (1 or -1) to a post's count of reactions of `kind`."""
-        await self.collection.update_one(
-            {"_id": post_id}, {"$inc": {_REACTION_FIELD[kind]: change}}, upsert=True
-        )
+    async def add_reaction(
+        self, post_id: int, kind: str, change: int, event: OutboxEntry | None = None
+    ) -> None:
+        """Adds `change` (1 or -1) to a post's count of reactions of `kind`, and records
+        `event` in the same write. An event still waiting there is replaced: it said
+        the counts changed, and so does this one."""
+        update: dict[str, Any] = {"$inc": {_REACTION_FIELD[kind]: change}}
+        if event is not None:
+            update["$set"] = {outbox.FIELD: event.document()}
+        await self.collection.update_one({"_id": post_id}, update, upsert=True)
 
     async def get_many(self, post_ids: Sequence[int]) -> dict[int, PostCounts]:
         """The counts of each post (zeros where a post has none). One query by _id."""

@@ -14,6 +14,7 @@ from datasources.documents.client import Document
 from datasources.documents.post_counts import REACTION_KINDS, PostCountRepository
 from datasources.documents.repository import DocumentRepository, whole_batch
 from datasources.documents.time_keys import ms_precision, now_ms
+from datasources.events.outbox import OutboxEntry
 
 
 def _check_kind(kind: str) -> None:
@@ -38,7 +39,9 @@ class ReactionRepository(DocumentRepository):
             name="post_id_1_user_id_1_kind_1",
         )
 
-    async def add(self, post_id: int, user_id: int, kind: str) -> bool:
+    async def add(
+        self, post_id: int, user_id: int, kind: str, event: OutboxEntry | None = None
+    ) -> bool:
         """True if the reaction is new, False if the user had already reacted so."""
         _check_kind(kind)
         try:
@@ -47,7 +50,7 @@ class ReactionRepository(DocumentRepository):
             )
         except DuplicateKeyError:
             return False
-        await self._counts.add_reaction(post_id, kind, 1)
+        await self._counts.add_reaction(post_id, kind, 1, event)
         return True
 
     async def insert_many(
@@ -73,14 +76,16 @@ class ReactionRepository(DocumentRepository):
             )
         return await self._insert_all(documents, session)
 
-    async def remove(self, post_id: int, user_id: int, kind: str) -> bool:
+    async def remove(
+        self, post_id: int, user_id: int, kind: str, event: OutboxEntry | None = None
+    ) -> bool:
         """True if there was such a reaction."""
         result = await self.collection.delete_one(
             {"post_id": post_id, "user_id": user_id, "kind": kind}
         )
         if result.deleted_count == 0:
             return False
-        await self._counts.add_reaction(post_id, kind, -1)
+        await self._counts.add_reaction(post_id, kind, -1, event)
         return True
 
     async def counts(self, post_ids: Sequence[int]) -> dict[int, dict[str, int]]:

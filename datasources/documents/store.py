@@ -18,6 +18,7 @@ from datasources.documents.client import (
 from datasources.documents.comments import CommentRepository
 from datasources.documents.embedded_server import EmbeddedDocumentServer
 from datasources.documents.notifications import NotificationRepository
+from datasources.documents.outbox import DocumentOutbox
 from datasources.documents.post_counts import PostCountRepository
 from datasources.documents.profiles import ProfileRepository
 from datasources.documents.reactions import ReactionRepository
@@ -41,6 +42,9 @@ class DocumentStore:
         self.comments = CommentRepository(self.db, self.post_counts)
         self.reactions = ReactionRepository(self.db, self.post_counts)
         self.notifications = NotificationRepository(self.db)
+        self.outbox = DocumentOutbox(
+            [self.comments.collection, self.notifications.collection, self.post_counts.collection]
+        )
 
     @property
     def repositories(self) -> list[DocumentRepository]:

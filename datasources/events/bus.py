@@ -74,8 +74,13 @@ Audience = Callable[[], int] | None
 
 @runtime_checkable
 class EventBus(Protocol):
-    async def publish(self, topic: str, data: dict[str, Any]) -> str:
-        """Publish ``data`` (JSON-serialisable) on ``topic``; return the new event's cursor."""
+    async def publish(self, topic: str, data: dict[str, Any], event_id: str | None = None) -> str:
+        """Publish ``data`` (JSON-serialisable) on ``topic``; return the new event's cursor.
+
+        An ``event_id`` already published (recently: see the implementations) is not
+        published again: its first cursor is returned. Publishing is at least once
+        (the outbox retries), delivery exactly once.
+        """
         ...
 
     def subscribe(

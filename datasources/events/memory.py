@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 import secrets
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from itertools import islice
@@ -37,6 +37,8 @@ class InMemoryEventBus(BusBase):
         self._epoch = secrets.token_hex(4)
         self._logs: dict[str, _TopicLog] = {}
         self._subscribers: dict[str, set[Subscriber[int]]] = {}
+        # The ids of the last `retention` events published, and their cursors.
+        self._published: OrderedDict[str, str] = OrderedDict()
 
     async def start(self) -> None:
         self._check_open()
@@ -54,9 +56,11 @@ class InMemoryEventBus(BusBase):
         self._subscribers.clear()
         self._logs.clear()
 
-    async def publish(self, topic: str, data: dict[str, Any]) -> str:
+    async def publish(self, topic: str, data: dict[str, Any], event_id: str | None = None) -> str:
         self._check_open()
         self._check_data(data)
+        if event_id is not None and (cursor := self._published.get(event_id)) is not None:
+            return cursor
         # Same contract as the Redis bus: JSON only, and a snapshot the caller cannot mutate.
         payload = json.loads(json.dumps(data, allow_nan=False))
         topic_log = self._logs.get(topic)
@@ -66,6 +70,10 @@ class InMemoryEventBus(BusBase):
         seq = topic_log.seq
         event = Event(topic=topic, cursor=f"{self._epoch}.{seq}", data=payload)
         topic_log.events.append((seq, event))
+        if event_id is not None:
+            self._published[event_id] = event.cursor
+            while len(self._published) > self.retention:
+                self._published.popitem(last=False)
         subscribers = self._subscribers.get(topic)
         if subscribers:
             for subscriber in list(subscribers):

@@ -41,6 +41,18 @@ from .bus import Audience, CursorExpired, Event, OnCutOff
 log = structlog.get_logger(__name__)
 
 KEY_PREFIX = "agora:events:"
+# `agora:event-ids:<event id>` holds the cursor an event id was published under, for
+# PUBLISHED_TTL_SECONDS: the outbox may publish an event again (a crash between the
+# publish and marking it done), and the bus then keeps the first entry only.
+PUBLISHED_PREFIX = "agora:event-ids:"
+PUBLISHED_TTL_SECONDS = 3600
+_PUBLISH_ONCE = """
+local cursor = redis.call('GET', KEYS[2])
+if cursor then return cursor end
+cursor = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'data', ARGV[2])
+redis.call('SET', KEYS[2], cursor, 'EX', ARGV[3])
+return cursor
+"""
 
 StreamId = tuple[int, int]
 
@@ -117,6 +129,7 @@ class RedisEventBus(BusBase):
             client_name=f"{client_name}:reader",
             **common,
         )
+        self._publish_once = self._client.register_script(_PUBLISH_ONCE)
         self._topics: dict[str, _Topic] = {}
         self._pending: dict[str, _Topic] = {}  # topics waiting for the look-up of their end
         self._topics_changed = asyncio.Event()
@@ -160,13 +173,21 @@ class RedisEventBus(BusBase):
 
     # -- publishing ----------------------------------------------------------
 
-    async def publish(self, topic: str, data: dict[str, Any]) -> str:
+    async def publish(self, topic: str, data: dict[str, Any], event_id: str | None = None) -> str:
         self._check_open()
         self._check_data(data)
         payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        entry_id = await self._client.xadd(
-            KEY_PREFIX + topic, {"data": payload}, maxlen=self.retention, approximate=True
-        )
+        if event_id is not None:
+            # One script, so atomic: the entry is added only if the id is new, and the
+            # id is remembered only with the entry.
+            entry_id = await self._publish_once(
+                keys=[KEY_PREFIX + topic, PUBLISHED_PREFIX + event_id],
+                args=[self.retention, payload, PUBLISHED_TTL_SECONDS],
+            )
+        else:
+            entry_id = await self._client.xadd(
+                KEY_PREFIX + topic, {"data": payload}, maxlen=self.retention, approximate=True
+            )
         # The client decodes responses, so this is a str; redis-py's type allows bytes.
         return entry_id if isinstance(entry_id, str) else entry_id.decode()
 

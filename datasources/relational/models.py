@@ -177,3 +177,15 @@ class Counter(Base):
 
 PUBLISHED_POSTS = "published_posts"
 USERS = "users"
+
+
+class OutboxRow(Base):
+    """An event recorded in the transaction of the write that causes it, until it is
+    published (migration 0004; see datasources/events/outbox.py)."""
+
+    __tablename__ = "event_outbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    data: Mapped[str] = mapped_column(Text)  # JSON
+    at: Mapped[int] = mapped_column(BigInteger)

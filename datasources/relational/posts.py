@@ -7,7 +7,7 @@ no read method returns or counts it, and `purge` removes it later.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVarTuple
@@ -15,7 +15,9 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import ColumnElement, Row, Select, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from datasources.events.outbox import OutboxEntry
 from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
+from datasources.relational import outbox
 from datasources.relational.keyset import before_key, newest_per_group, parse_time_key, time_key
 from datasources.relational.models import PUBLISHED_POSTS, Counter, Follow, Post, PostTag
 from datasources.relational.records import utc
@@ -24,6 +26,8 @@ from datasources.relational.text_search import contains_ci
 from domain import MAX_TAG_LENGTH, MAX_TITLE, PostStatus
 
 Ts = TypeVarTuple("Ts")
+# The event to record in the transaction that publishes a post.
+Announce = Callable[["PostRecord"], OutboxEntry]
 
 DRAFT = PostStatus.DRAFT.value
 PUBLISHED = PostStatus.PUBLISHED.value
@@ -123,8 +127,15 @@ class PostRepository:
     # Writes
 
     async def create(
-        self, author_id: int, title: str, body: str, tags: Sequence[str], publish: bool
+        self,
+        author_id: int,
+        title: str,
+        body: str,
+        tags: Sequence[str],
+        publish: bool,
+        announce: Announce | None = None,
     ) -> PostRecord:
+        """A new post; `announce` gives the event to record with it (if published)."""
         _check_title(title)
         tag_list = normalise_tags(tags)
         now = datetime.now(UTC)
@@ -143,7 +154,10 @@ class PostRepository:
             session.add(post)
             await session.flush()
             await self._write_tags(session, post.id, tag_list)
-            return PostRecord.from_row(post)
+            record = PostRecord.from_row(post)
+            if publish and announce is not None:
+                outbox.record(session, announce(record))
+            return record
 
     async def update(
         self,
@@ -173,9 +187,10 @@ class PostRepository:
             await session.flush()
             return PostRecord.from_row(post)
 
-    async def publish(self, post_id: int) -> PostRecord | None:
-        """Publishes a draft (it then sorts by its publication time); a published post
-        is returned unchanged. None when the post is missing or deleted."""
+    async def publish(self, post_id: int, announce: Announce | None = None) -> PostRecord | None:
+        """Publishes a draft (it then sorts by its publication time), recording the
+        event `announce` gives; a published post is returned unchanged. None when the
+        post is missing or deleted."""
         async with self._store.write() as session:
             post = await self._lock_visible(session, post_id)
             if post is None:
@@ -187,6 +202,8 @@ class PostRepository:
                 post.sort_at = now
                 post.updated_at = now
                 await session.flush()
+                if announce is not None:
+                    outbox.record(session, announce(PostRecord.from_row(post)))
             return PostRecord.from_row(post)
 
     async def mark_deleted(self, post_id: int) -> bool:

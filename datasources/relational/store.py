@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from datasources.relational.engine import create_engine
 from datasources.relational.follows import FollowRepository
+from datasources.relational.outbox import OutboxRepository
 from datasources.relational.posts import PostRepository
 from datasources.relational.refresh_tokens import RefreshTokenRepository
 from datasources.relational.sessions import Sessions
@@ -20,6 +21,7 @@ class RelationalStore(Sessions):
         self.posts = PostRepository(self)
         self.follows = FollowRepository(self)
         self.refresh_tokens = RefreshTokenRepository(self)
+        self.outbox = OutboxRepository(self)
 
 
 def open_relational_store(

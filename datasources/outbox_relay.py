@@ -1,0 +1,118 @@
+"""Publishes the events recorded in the stores' outboxes (datasources/events/outbox.py)
+that are not on the bus yet, and marks them done.
+
+A mutation publishes its own events right after its commit; the relay is for what that
+misses: the bus was down (the failed publish wakes the relay, which retries with
+backoff until the bus is back), the process died between the commit and the publish
+(every process's relay sweeps at start-up and every SWEEP_SECONDS, so another process,
+or this one restarted, publishes them). While the relay has a backlog, mutations leave
+their events to it, so a topic's events reach the bus in the order they were written.
+An event published twice (a sweep racing a mutation) is kept once by the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Sequence
+
+from datasources.documents.outbox import DocumentOutbox
+from datasources.events.bus import EventBus
+from datasources.events.outbox import RELATIONAL, OutboxEntry
+from datasources.relational.outbox import OutboxRepository
+from logs import get_logger
+
+log = get_logger(__name__)
+
+SWEEP_SECONDS = 5.0
+BATCH = 100
+MIN_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.25, 5.0
+
+
+class Outbox:
+    """The recorded events of every store."""
+
+    def __init__(self, relational: OutboxRepository, documents: DocumentOutbox) -> None:
+        self._relational = relational
+        self._documents = documents
+
+    async def pending(self, limit: int = BATCH) -> list[OutboxEntry]:
+        """Recorded events not yet marked done, oldest first."""
+        found = await self._relational.pending(limit) + await self._documents.pending(limit)
+        return sorted(found, key=lambda entry: entry.at)
+
+    async def done(self, entries: Sequence[OutboxEntry]) -> None:
+        by_store: defaultdict[bool, list[OutboxEntry]] = defaultdict(list)
+        for entry in entries:
+            by_store[entry.where == RELATIONAL].append(entry)
+        if by_store[True]:
+            await self._relational.done([entry.id for entry in by_store[True]])
+        if by_store[False]:
+            await self._documents.done(by_store[False])
+
+
+class OutboxRelay:
+    def __init__(
+        self, outbox: Outbox, bus: EventBus, *, sweep_seconds: float = SWEEP_SECONDS
+    ) -> None:
+        self.outbox = outbox
+        self.bus = bus
+        self.sweep_seconds = sweep_seconds
+        # Until the first sweep is done, what a crash left behind goes first.
+        self.behind = True
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-relay")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def fell_behind(self) -> None:
+        """A publish failed: the relay takes over, and retries until the bus is back."""
+        self.behind = True
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        backoff = MIN_BACKOFF_SECONDS
+        while True:
+            self._wake.clear()
+            try:
+                published = await self.drain()
+            except Exception as error:
+                log.warning(
+                    "outbox relay: events not published yet, retrying",
+                    error=type(error).__name__,
+                    retry_in=backoff,
+                )
+                self.behind = True
+                pause, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
+                await asyncio.sleep(pause)
+                continue
+            if published:
+                log.info("outbox relay: published recorded events", events=published)
+            self.behind = False
+            backoff = MIN_BACKOFF_SECONDS
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.sweep_seconds):
+                    await self._wake.wait()
+
+    async def drain(self) -> int:
+        """Publishes every recorded event, oldest first, until none is left."""
+        published = 0
+        while entries := await self.outbox.pending():
+            for entry in entries:
+                await self.bus.publish(entry.topic, entry.data, event_id=entry.id)
+                published += 1
+            await self.outbox.done(entries)
+        return published
