@@ -67,6 +67,11 @@ class Socket:
                 received.append(text)
         return received
 
+    def compressed(self) -> bool:
+        assert self.connection.response is not None
+        extensions = self.connection.response.headers.get("sec-websocket-extensions", "")
+        return "permessage-deflate" in extensions
+
     async def close(self) -> None:
         await self.connection.close()
 
@@ -95,18 +100,22 @@ async def live(app: RunningApp, total: int) -> None:
             await asyncio.sleep(0.02)
 
 
+@pytest.mark.parametrize("deflate", [False, True], ids=["plain", "deflate"])
 async def test_a_cohort_executes_once_and_sends_what_a_lone_subscriber_gets(
-    request: pytest.FixtureRequest, tmp_path: Path
+    deflate: bool, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     # In production: development adds each subscriber's round-trip counts to its frames.
     production = {"app_env": "production", "jwt_secret": "c" * 40}
-    async with app_with(request, tmp_path, **production) as (running, http):
+    settings = {**production, "ws_per_message_deflate": deflate}
+    async with app_with(request, tmp_path, **settings) as (running, http):
         gql = GraphQLClient(http)
         author = await register(gql, "co")
         post = await create_post(gql, author)
         variables = {"p": post["id"]}
         first, second = await Socket.open(running), await Socket.open(running)
         sockets = [first, second]
+        # The client offers permessage-deflate; the server takes it when configured to.
+        assert first.compressed() == deflate
         try:
             for op_id in ("a1", "a2", "a3"):
                 await first.subscribe(op_id, COMMENTS, variables)

@@ -5,6 +5,7 @@ instead of holding up whoever queues frames for it."""
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -92,9 +93,27 @@ def _writes_together(send: Callable[..., Awaitable[None]]) -> WriteTogether | No
         if protocol.disconnected or protocol.close_sent or protocol.initial_response:
             return False  # `send` says what is wrong
         connection = protocol.conn
+        if connection.extensions:  # compression: websockets frames each message itself
+            while frames:
+                connection.send_text(frames.popleft().encode())
+            protocol.transport.write(b"".join(connection.data_to_send()))
+            return True
+        chunks: list[bytes] = []
         while frames:
-            connection.send_text(frames.popleft().encode())
-        protocol.transport.write(b"".join(connection.data_to_send()))
+            payload = frames.popleft().encode()
+            chunks.append(_text_frame_header(len(payload)))
+            chunks.append(payload)
+        protocol.transport.write(b"".join(chunks))
         return True
 
     return write
+
+
+def _text_frame_header(length: int) -> bytes:
+    """The header of one unfragmented, unmasked text frame (RFC 6455, 5.2): what a
+    server sends when no extension is in use."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
