@@ -26,6 +26,7 @@ from logs import get_logger
 log = get_logger(__name__)
 
 SWEEP_SECONDS = 5.0
+MARK_DONE_DELAY_SECONDS = 0.05
 BATCH = 100
 MIN_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.25, 5.0
 
@@ -63,6 +64,9 @@ class OutboxRelay:
         self.behind = True
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Published by mutations, to be marked done together, off their path.
+        self._published: list[OutboxEntry] = []
+        self._marking: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -74,6 +78,23 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._marking is not None:
+            await self._marking  # what was published is marked done before the stores close
+
+    def published(self, entry: OutboxEntry) -> None:
+        """A mutation published its event: it is marked done with others, shortly."""
+        self._published.append(entry)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.get_running_loop().create_task(self._mark_done())
+
+    async def _mark_done(self) -> None:
+        await asyncio.sleep(MARK_DONE_DELAY_SECONDS)  # gathers a batch
+        while self._published:
+            batch, self._published = self._published, []
+            try:
+                await self.outbox.done(batch)
+            except Exception as error:  # a sweep publishes them again; the bus drops them
+                log.warning("published events not marked done", error=type(error).__name__)
 
     def fell_behind(self) -> None:
         """A publish failed: the relay takes over, and retries until the bus is back."""

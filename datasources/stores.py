@@ -29,10 +29,6 @@ class Datastores:
     # The data folder these stores hold (see datasources.data_folder), if any.
     data_dir: Path | None = None
 
-    @property
-    def outbox(self) -> Outbox:
-        return self.relay.outbox
-
     async def close(self) -> None:
         # Each close is attempted even if an earlier one fails.
         errors: list[BaseException] = []

@@ -27,7 +27,18 @@ from settings import Settings
 # A subscription resolves each event with loaders of its own. A WebSocket
 # connection shares one Context between its operations, and each operation runs
 # in its own task, so the per-event loaders live in a context variable.
-_event_loaders: ContextVar[Loaders | None] = ContextVar("event_loaders", default=None)
+_event_loaders: ContextVar[Loaders | _Later | None] = ContextVar("event_loaders", default=None)
+
+
+class _Later:
+    """One operation's loaders, built when first used: a subscription reads each event
+    through that event's loaders and may never use its own."""
+
+    __slots__ = ("loaders",)
+
+    def __init__(self) -> None:
+        self.loaders: Loaders | None = None
+
 
 # Every local subscriber of one event shares that event's loaders: the data is
 # loaded once per event, not once per subscriber (authorization stays per
@@ -148,17 +159,19 @@ class Context:
     @property
     def loaders(self) -> Loaders:
         loaders = _event_loaders.get()
+        if isinstance(loaders, _Later):
+            if loaders.loaders is None:
+                loaders.loaders = build_loaders(self.stores)
+            return loaders.loaders
         if loaders is not None:
             return loaders
         if self._request_loaders is None:
             self._request_loaders = build_loaders(self.stores)
         return self._request_loaders
 
-    def fresh_loaders(self) -> Loaders:
-        """New loaders for the current task only (one operation)."""
-        loaders = build_loaders(self.stores)
-        _event_loaders.set(loaders)
-        return loaders
+    def fresh_loaders(self) -> None:
+        """New loaders (built on first use) for the current task only (one operation)."""
+        _event_loaders.set(_Later())
 
     def event_loaders(self, topic: str, cursor: str) -> Loaders:
         """The loaders of one event, for the current task, shared by its subscribers."""

@@ -129,7 +129,4 @@ async def announce(ctx: Context, event: Announcement, entry: OutboxEntry) -> Non
         log.warning("event not published yet: the outbox relay will", error=type(error).__name__)
         relay.fell_behind()
         return
-    try:
-        await stores.outbox.done([entry])
-    except Exception as error:  # a later sweep publishes it again, and the bus drops it
-        log.warning("published event not marked done", error=type(error).__name__)
+    relay.published(entry)

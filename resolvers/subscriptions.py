@@ -130,6 +130,7 @@ def deliver(
     async def delivered() -> AsyncIterator[tuple[str, R]]:
         if check_first is not None:
             await check_first()
+            ctx.fresh_loaders()  # the check's are not kept while the subscription lasts
         async for event in stream(ctx, topic, since, authenticated=authenticated):
             announced = event_type.read(event.data)
             found = await resolve(announced) if announced is not None else None

@@ -38,11 +38,11 @@ from nx_27017.nx_27017 import main as serve
 # Fields that Agora's documents hold as one scalar (an integer id, an ObjectId string,
 # or null) in every collection: comments.post_id/parent_id/author_id,
 # reactions.post_id/user_id, profiles.user_id, notifications.user_id/post_id/comment_id.
-REFERENCE_FIELDS = ("post_id", "parent_id", "user_id", "author_id", "comment_id")
+REFERENCE_FIELDS = ("post_id", "parent_id", "user_id", "author_id", "comment_id", "event.id")
 
 _IN_ANY_ELEMENT = re.compile(
     r"EXISTS \(SELECT 1 FROM json_each\(data, '\$\.(?P<field>"  # noqa: S608
-    + "|".join(REFERENCE_FIELDS)
+    + "|".join(map(re.escape, REFERENCE_FIELDS))
     + r")'\)(?: AS json_each)? WHERE json_each\.value IN \((?P<values>[^()]*)\)\)"
 )
 
@@ -52,7 +52,7 @@ _IN_ANY_ELEMENT = re.compile(
 # answers from the index (the parameters stay as they are).
 _EQUALS_ANY_ELEMENT = re.compile(
     r"EXISTS \(SELECT 1 FROM json_each\(CASE WHEN json_type\(data, '\$\.(?P<field>"  # noqa: S608
-    + "|".join(REFERENCE_FIELDS)
+    + "|".join(map(re.escape, REFERENCE_FIELDS))
     + r")'\) = 'array' THEN json_extract\(data, '\$\.(?P=field)'\) END\)"
     r" WHERE value = (?P<value>\?|[^()\s]+)\)"
 )

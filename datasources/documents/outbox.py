@@ -38,8 +38,12 @@ class DocumentOutbox:
         return found
 
     async def done(self, entries: Sequence[OutboxEntry]) -> None:
+        """One write per collection. Only these events: a later write may have put
+        another in the same document."""
+        by_collection: dict[str, list[str]] = {}
         for entry in entries:
-            # Only this event: a later write may have put another in the same document.
-            await self._collections[entry.where].update_one(
-                {f"{FIELD}.id": entry.id}, {"$unset": {FIELD: ""}}
+            by_collection.setdefault(entry.where, []).append(entry.id)
+        for name, event_ids in by_collection.items():
+            await self._collections[name].update_many(
+                {f"{FIELD}.id": {"$in": event_ids}}, {"$unset": {FIELD: ""}}
             )
