@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from datasources.documents.outbox import DocumentOutbox
 from datasources.events.bus import EventBus
@@ -68,9 +70,20 @@ class OutboxRelay:
         self._published: list[OutboxEntry] = []
         self._marking: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Publishes what an earlier run left (before the process serves), then runs."""
+        try:
+            published = await self.drain()
+        except Exception as error:  # the bus may be down: the relay retries
+            log.warning(
+                "outbox relay: recorded events not published yet", error=type(error).__name__
+            )
+        else:
+            self.behind = False
+            if published:
+                log.info("outbox relay: published recorded events", events=published)
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-relay")
+            self._task = _background(self._run(), "outbox-relay")
 
     async def close(self) -> None:
         if self._task is not None:
@@ -85,7 +98,7 @@ class OutboxRelay:
         """A mutation published its event: it is marked done with others, shortly."""
         self._published.append(entry)
         if self._marking is None or self._marking.done():
-            self._marking = asyncio.get_running_loop().create_task(self._mark_done())
+            self._marking = _background(self._mark_done(), "outbox-marking")
 
     async def _mark_done(self) -> None:
         await asyncio.sleep(MARK_DONE_DELAY_SECONDS)  # gathers a batch
@@ -106,6 +119,8 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         backoff = MIN_BACKOFF_SECONDS
+        if not self.behind:  # start() has just swept
+            await self._sleep(self.sweep_seconds)
         while True:
             self._wake.clear()
             try:
@@ -124,9 +139,13 @@ class OutboxRelay:
                 log.info("outbox relay: published recorded events", events=published)
             self.behind = False
             backoff = MIN_BACKOFF_SECONDS
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.sweep_seconds):
-                    await self._wake.wait()
+            await self._sleep(self.sweep_seconds)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Until the next sweep, or a wake-up."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     async def drain(self) -> int:
         """Publishes every recorded event, oldest first, until none is left."""
@@ -137,3 +156,10 @@ class OutboxRelay:
                 published += 1
             await self.outbox.done(entries)
         return published
+
+
+def _background(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """A task outside any request: in a context of its own, so its statements and
+    commands are not counted or traced as part of the request that happened to start it."""
+    loop = asyncio.get_running_loop()
+    return loop.create_task(work, name=name, context=contextvars.Context())

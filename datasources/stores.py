@@ -106,8 +106,8 @@ async def open_datastores(
         trace_redis(getattr(events, "_client", None), getattr(limits, "_client", None))
         outbox = Outbox(relational.outbox, documents.outbox)
         relay = OutboxRelay(outbox, events, sweep_seconds=outbox_sweep_seconds)
-        relay.start()
         undo.push_async_callback(relay.close)
+        await relay.start()
         stores = Datastores(
             relational, documents, events, limits, relay, data_dir if holds_data_folder else None
         )

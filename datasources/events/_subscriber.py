@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -18,6 +19,34 @@ class _Ordered(Protocol):
 K = TypeVar("K", bound=_Ordered)  # the implementation's comparable form of a cursor
 
 _WAKE: Any = object()
+
+# Event ids a subscriber remembers: the bus keeps one entry per id, but it forgets
+# (Redis restarted empty, or an hour went by) and the outbox may publish again.
+RECENT_IDS = 1000
+
+
+class _RecentIds:
+    """The last RECENT_IDS event ids a subscriber had (kept once the first comes)."""
+
+    __slots__ = ("_ids", "_order")
+
+    def __init__(self) -> None:
+        self._ids: set[str] | None = None
+        self._order: deque[str] | None = None
+
+    def first(self, event_id: str | None) -> bool:
+        """Whether the event is new to this subscriber (no id: always)."""
+        if event_id is None:
+            return True
+        if self._ids is None or self._order is None:
+            self._ids, self._order = set(), deque()
+        elif event_id in self._ids:
+            return False
+        self._ids.add(event_id)
+        self._order.append(event_id)
+        if len(self._order) > RECENT_IDS:
+            self._ids.discard(self._order.popleft())
+        return True
 
 
 class Subscriber(Generic[K]):
@@ -91,14 +120,16 @@ class Subscriber(Generic[K]):
     ) -> AsyncGenerator[Event, None]:
         """The replayed events, then the live ones that come after both `floor` and the
         last replayed event (a live event may also have been replayed)."""
+        seen = _RecentIds()
         for key, event in replay:
             if not self.check():
                 return
             floor = key
-            yield event
+            if seen.first(event.id):
+                yield event
         while (item := await self.get()) is not None:
             key, event = item
-            if key > floor:
+            if key > floor and seen.first(event.id):
                 yield event
 
     async def get(self) -> tuple[K, Event] | None:

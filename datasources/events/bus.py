@@ -33,6 +33,8 @@ class Event:
     topic: str
     cursor: str
     data: dict[str, Any]
+    # The id it was published with, if any: a subscriber skips an id it already had.
+    id: str | None = None
 
 
 class CursorExpired(Exception):

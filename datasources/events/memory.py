@@ -68,7 +68,7 @@ class InMemoryEventBus(BusBase):
             topic_log = self._logs[topic] = _TopicLog(self.retention)
         topic_log.seq += 1
         seq = topic_log.seq
-        event = Event(topic=topic, cursor=f"{self._epoch}.{seq}", data=payload)
+        event = Event(topic=topic, cursor=f"{self._epoch}.{seq}", data=payload, id=event_id)
         topic_log.events.append((seq, event))
         if event_id is not None:
             self._published[event_id] = event.cursor

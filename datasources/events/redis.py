@@ -49,7 +49,7 @@ PUBLISHED_TTL_SECONDS = 3600
 _PUBLISH_ONCE = """
 local cursor = redis.call('GET', KEYS[2])
 if cursor then return cursor end
-cursor = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'data', ARGV[2])
+cursor = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'data', ARGV[2], 'id', ARGV[4])
 redis.call('SET', KEYS[2], cursor, 'EX', ARGV[3])
 return cursor
 """
@@ -182,7 +182,7 @@ class RedisEventBus(BusBase):
             # id is remembered only with the entry.
             entry_id = await self._publish_once(
                 keys=[KEY_PREFIX + topic, PUBLISHED_PREFIX + event_id],
-                args=[self.retention, payload, PUBLISHED_TTL_SECONDS],
+                args=[self.retention, payload, PUBLISHED_TTL_SECONDS, event_id],
             )
         else:
             entry_id = await self._client.xadd(
@@ -417,4 +417,5 @@ def _decode(topic: str, entry_id: str, fields: dict[str, str] | None) -> Event |
             error=_describe(exc),
         )
         return None
-    return Event(topic=topic, cursor=entry_id, data=data)
+    event_id = (fields or {}).get("id")
+    return Event(topic=topic, cursor=entry_id, data=data, id=event_id or None)
