@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections import defaultdict
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -46,13 +45,12 @@ class Outbox:
         return sorted(found, key=lambda entry: entry.at)
 
     async def done(self, entries: Sequence[OutboxEntry]) -> None:
-        by_store: defaultdict[bool, list[OutboxEntry]] = defaultdict(list)
-        for entry in entries:
-            by_store[entry.where == RELATIONAL].append(entry)
-        if by_store[True]:
-            await self._relational.done([entry.id for entry in by_store[True]])
-        if by_store[False]:
-            await self._documents.done(by_store[False])
+        relational = [entry.id for entry in entries if entry.where == RELATIONAL]
+        documents = [entry for entry in entries if entry.where != RELATIONAL]
+        if relational:
+            await self._relational.done(relational)
+        if documents:
+            await self._documents.done(documents)
 
 
 class OutboxRelay:

@@ -37,6 +37,13 @@ ANONYMOUS_POST = """mutation MetricsAnonymousPost {
   createPost(input: {title: "t", body: "b"}) { post { id } } }"""
 
 
+@pytest.fixture(autouse=True)
+def fresh_operation_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound on operation names is per process: each test starts as a fresh process
+    would, whatever names the tests before it sent."""
+    monkeypatch.setattr(metrics, "OPERATION_NAMES", metrics.OperationNames())
+
+
 def sql_and_mongo(body: dict[str, Any]) -> tuple[int, int]:
     stats = body["extensions"]["queryStats"]
     return stats["sql"], stats["mongo"]

@@ -61,9 +61,7 @@ async def test_a_read_only_query_sends_one_statement_per_loader_batch(
     request: pytest.FixtureRequest, tmp_path: Path, real_servers: RealServers
 ) -> None:
     url, log = await logged_database(real_servers)
-    # No outbox sweep (datasources/outbox_relay.py) among the statements counted.
-    quiet = {"outbox_sweep_seconds": 3600}
-    async with own_app(request, tmp_path, "real", database_url=url, **quiet) as app:
+    async with own_app(request, tmp_path, "real", database_url=url) as app:
         stores = app.app.state.stores
         users = [
             await stores.relational.users.create(

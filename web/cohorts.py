@@ -44,6 +44,7 @@ from logs import get_logger
 from resolvers.context import Context
 from schema import AgoraSchema
 from schema.admission import choose_operation
+from schema.operation_metrics import TRANSPORT
 from telemetry import metrics
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 RESUME_ARGUMENT = "since"
-TRANSPORT = "websocket"
 
 
 def _encode(message: object) -> str:
@@ -148,9 +148,7 @@ class Cohort:
                     first = False
                     if not isinstance(result, ExecutionResult):  # incremental delivery
                         error = GraphQLError("Incremental delivery is not supported here")
-                        self._finish(
-                            ',"type":"error","payload":' + _encode([error.formatted]) + "}"
-                        )
+                        self._finish(_error_tail([error]))
                         return
                     self._fan_out(result)
             self._finish(',"type":"complete"}')

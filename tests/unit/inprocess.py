@@ -21,6 +21,9 @@ UNLIMITED: dict[str, Any] = {
     "auth_rate_limit_per_address": 10_000_000,
     "auth_rate_limit_per_account": 10_000_000,
     "cost_budget_points": 1_000_000_000,
+    # The session's stores live while the later tests run: a sweep every few seconds
+    # would move the process's metrics under tests/test_metrics.py.
+    "outbox_sweep_seconds": 3600,
 }
 
 PASSWORD = "correct horse battery"
