@@ -3,7 +3,7 @@ statement helpers they share."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVarTuple, cast
 
@@ -42,22 +42,28 @@ class Sessions:
         async with self._sessions() as session:
             yield session
 
-    async def rows(self, statement: Select[*Ts]) -> Sequence[Row[*Ts]]:
-        """The rows of one read statement, run on its own, outside any transaction."""
+    async def rows(
+        self, statement: Select[*Ts], parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[*Ts]]:
+        """The rows of one read statement, run on its own, outside any transaction.
+        `parameters` are the values of its `bindparam`s: a hot read is built once (at
+        import), not per call, which saves about 0.4 ms of SQLAlchemy work a statement."""
         for attempt in _ONCE_AGAIN_IF_DISCONNECTED:
             try:
                 async with self._reader.connect() as connection:
-                    return (await connection.execute(statement)).all()
+                    return (await connection.execute(statement, parameters)).all()
             except DBAPIError as error:
                 attempt.check(error)
         raise AssertionError("unreachable")
 
-    async def scalar(self, statement: Executable) -> Any:
+    async def scalar(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> Any:
         """The first column of the first row of one read statement (None: no row)."""
         for attempt in _ONCE_AGAIN_IF_DISCONNECTED:
             try:
                 async with self._reader.connect() as connection:
-                    return await connection.scalar(statement)
+                    return await connection.scalar(statement, parameters)
             except DBAPIError as error:
                 attempt.check(error)
         raise AssertionError("unreachable")
