@@ -200,8 +200,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 class _Deadline:
     """When the statement running on one SQLite connection must stop (None: no statement
-    is running). Set and cleared on the event loop, read by aiosqlite's worker thread;
-    a float assignment is atomic, and a stale read costs at most one handler call."""
+    is running). Set and cleared on the event loop, read by the thread that steps the
+    statement (the loop's for a read, aiosqlite's worker for the rest); a float
+    assignment is atomic, and a stale read costs at most one handler call."""
 
     __slots__ = ("at",)
 
