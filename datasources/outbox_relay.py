@@ -98,6 +98,11 @@ class OutboxRelay:
         if self._marking is None or self._marking.done():
             self._marking = _background(self._mark_done(), "outbox-marking")
 
+    async def marked(self) -> None:
+        """Until every event published so far is marked done (a batch is on its way)."""
+        while self._marking is not None and not self._marking.done():
+            await asyncio.shield(self._marking)
+
     async def _mark_done(self) -> None:
         await asyncio.sleep(MARK_DONE_DELAY_SECONDS)  # gathers a batch
         while self._published:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from starlette.applications import Starlette
 from datasources.relational import open_relational_store
 from datasources.relational.migrate import upgrade
 from settings import Settings, load_settings
-from support.servers import RedisHandle, create_database, free_port
+from support.servers import RedisHandle, create_database
 
 BACKENDS = ["embedded", "real"]
 
@@ -134,7 +135,13 @@ async def start_app(settings: Settings) -> RunningApp:
     """Agora served by a real uvicorn on a free loopback port, inside the test's loop."""
     from app import create_app
 
-    port = free_port()
+    # Bound here and handed to uvicorn, which binds only after the app's start-up: a
+    # port merely chosen could meanwhile be chosen again, by the embedded document
+    # server's own free-port pick during that start-up.
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind(("127.0.0.1", 0))
+    port = int(listening.getsockname()[1])
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -149,9 +156,10 @@ async def start_app(settings: Settings) -> RunningApp:
     server = uvicorn.Server(config)
     # The test runner owns SIGINT; uvicorn must not swallow it.
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     while not server.started:
         if task.done():
+            listening.close()
             task.result()
             raise RuntimeError("uvicorn exited during start-up")
         await asyncio.sleep(0.02)
