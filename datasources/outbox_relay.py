@@ -89,8 +89,7 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._marking is not None:
-            await self._marking  # what was published is marked done before the stores close
+        await self.marked()  # what was published is marked done before the stores close
 
     def published(self, entry: OutboxEntry) -> None:
         """A mutation published its event: it is marked done with others, shortly."""

@@ -14,6 +14,7 @@ TIMEOUT, and the connection stays usable.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import sqlite3
 import time
@@ -128,6 +129,12 @@ def _create_engine(url: str, statement_timeout_seconds: float | None) -> AsyncEn
 _INDEXED_READ = re.compile(r"\s*SELECT\b(?!.*\bLIKE\b)", re.IGNORECASE | re.DOTALL)
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_indexed_read(sql: str) -> bool:
+    # Cached: the statements are SQLAlchemy's compiled ones, the same few texts again.
+    return _INDEXED_READ.match(sql) is not None
+
+
 class _ReadsOnTheLoop(aiosqlite.Connection):
     """An aiosqlite connection that runs its reads on the event loop, and the rest on
     its worker thread as aiosqlite does.
@@ -165,7 +172,7 @@ def _cheap(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     name = getattr(fn, "__name__", "")
     if isinstance(owner, sqlite3.Cursor):
         if name == "execute":
-            return bool(args) and isinstance(args[0], str) and bool(_INDEXED_READ.match(args[0]))
+            return bool(args) and isinstance(args[0], str) and _is_indexed_read(args[0])
         return name in ("fetchone", "fetchmany", "fetchall", "close")
     if isinstance(owner, sqlite3.Connection):
         # COMMIT or ROLLBACK outside a transaction does nothing.

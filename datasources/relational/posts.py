@@ -318,8 +318,7 @@ class PostRepository:
         """Published posts, newest first, optionally of one author, with one tag, or
         containing `search` (case-insensitively) in the title or body."""
         if page.after is None and author_id is None and tag is None and not search:
-            rows = await self._store.rows(_FIRST_PUBLISHED, {"limit": page.first + 1})
-            return page_from_rows([PostRecord.from_columns(r) for r in rows], page, key_of)
+            return await self._page(_FIRST_PUBLISHED, page, {"limit": page.first + 1})
         after = parse_time_key(page.after)
         query = self._filtered(select(*_COLUMNS), author_id=author_id, tag=tag, search=search)
         query = query.where(before_key(Post.sort_at, Post.id, after))
@@ -415,8 +414,10 @@ class PostRepository:
             _visible(),
         )
 
-    async def _page(self, query: Select[*Ts], page: PageRequest) -> Page[PostRecord]:
-        rows = await self._store.rows(query)
+    async def _page(
+        self, query: Select[*Ts], page: PageRequest, parameters: dict[str, Any] | None = None
+    ) -> Page[PostRecord]:
+        rows = await self._store.rows(query, parameters)
         return page_from_rows([PostRecord.from_columns(r) for r in rows], page, key_of)
 
     @staticmethod
