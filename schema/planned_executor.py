@@ -237,6 +237,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             await self._settle(pending)
         for call in calls:
             _distribute(call)
+        await self._await_list_items(entries)
         self._next: list[Work] = []
         # Completed in the order graphql-core would meet them: values at hand first,
         # then by the round of stepping in which each resolver finished. A non-null
@@ -253,6 +254,28 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             work.target[field.key] = self._complete_field(work, field, value, path, failed)
         self._propagate(failures)
         return self._next
+
+    async def _await_list_items(self, entries: list[list[Any]]) -> None:
+        """graphql-core awaits the awaitable items of a field's list (not those of a list
+        inside it): so does this, a level's all together, each item's result or error
+        taking the item's place."""
+        is_awaitable = self.is_awaitable
+        items: list[list[Any]] = []  # [list, index, awaitable, None, round]: see _settle
+        for entry in entries:
+            value = entry[2]
+            if type(value) is not list and type(value) is not tuple:
+                continue
+            completion = entry[1].completion
+            if type(completion) is NonNull:
+                completion = completion.inner
+            if type(completion) is not ListOf or not any(is_awaitable(v) for v in value):
+                continue
+            value = entry[2] = list(value)
+            items.extend([value, i, v, None, 0] for i, v in enumerate(value) if is_awaitable(v))
+        if items:
+            await self._settle(items)
+            for held, index, result, *_ in items:
+                held[index] = result
 
     def _propagate(self, failures: list[tuple[GraphQLError, Work]]) -> None:
         for error, work in failures:
@@ -431,6 +454,10 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             )
             completion = runtime_object(completion, runtime_type)
         assert isinstance(completion, Object)
+        if completion.fast is not None:
+            completed = completion.fast(value)
+            if completed is not SLOW:
+                return completed
         is_type_of = completion.is_type_of
         if is_type_of is not None:
             checked_info = (

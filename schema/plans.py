@@ -22,7 +22,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from inspect import isawaitable
+from types import CoroutineType, GeneratorType
 from typing import Any
 
 from graphql import (
@@ -94,6 +94,10 @@ class Object:
     # check, an isinstance, does not: it is called without building one).
     is_type_of: Callable[[Any, Any], Any] | None = None
     is_type_of_reads_info: bool = True
+    # Completes a value (not None) of this type at once, without a level of its own,
+    # when every field is an attribute or a constant with a fast completion; None for
+    # other types (see fast_completion).
+    fast: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         self.is_type_of = self.type.is_type_of
@@ -119,20 +123,35 @@ SLOW = object()
 
 _SAME_WHEN = {"String": str, "ID": str, "Boolean": bool}
 
+# Whether values of a type may be completed by a fast completion: not exceptions (field
+# errors) and not awaitables (they are awaited first), by graphql-core's tests of both.
+_plain_types: dict[type, bool] = {}
 
-def _leaf_fast(leaf: GraphQLLeafType, non_null: bool) -> Callable[[Any], Any]:
-    """A completion of a leaf value with graphql-core's result for ordinary values:
-    a value the scalar serializes to itself is taken as it is, anything else is
+
+def _plain(kind: type) -> bool:
+    plain = _plain_types.get(kind)
+    if plain is None:
+        plain = not (
+            issubclass(kind, BaseException)
+            or issubclass(kind, (CoroutineType, GeneratorType))
+            or hasattr(kind, "__await__")
+        )
+        _plain_types[kind] = plain
+    return plain
+
+
+def _leaf_fast(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
+    """A completion of a leaf value (not None) with graphql-core's result for ordinary
+    values: a value the scalar serializes to itself is taken as it is, anything else is
     serialized by the type (errors and awaitables are left to the general path)."""
     coerce = leaf.coerce_output_value
     same = _SAME_WHEN.get(leaf.name) if leaf in SPECIFIED_SCALARS else None
 
     def fast(value: Any) -> Any:
-        if value is None:
-            return SLOW if non_null else None
-        if type(value) is same:
+        kind = type(value)
+        if kind is same:
             return value
-        if isinstance(value, Exception) or isawaitable(value):
+        if not _plain(kind):
             return SLOW
         coerced = coerce(value)
         return SLOW if coerced is None or coerced is Undefined else coerced
@@ -140,34 +159,92 @@ def _leaf_fast(leaf: GraphQLLeafType, non_null: bool) -> Callable[[Any], Any]:
     return fast
 
 
-def _leaf_list_fast(
-    leaf: GraphQLLeafType, non_null: bool, items_non_null: bool
-) -> Callable[[Any], Any]:
-    item = _leaf_fast(leaf, items_non_null)
+def _list_fast(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Lists and tuples only: any other iterable may be read only once."""
 
     def fast(value: Any) -> Any:
-        if value is None:
-            return SLOW if non_null else None
-        if type(value) is not list and type(value) is not tuple:
+        kind = type(value)
+        if kind is not list and kind is not tuple:
             return SLOW
-        completed = [item(v) for v in value]
-        return SLOW if SLOW in completed else completed
+        completed: list[Any] = []
+        append = completed.append
+        for each in value:
+            done = item(each)
+            if done is SLOW:
+                return SLOW
+            append(done)
+        return completed
+
+    return fast
+
+
+def _object_fast(object_: Object) -> Callable[[Any], Any] | None:
+    """The object's response at once (its fields read and completed in order), as the
+    next level would build it; None when a field needs that level."""
+    if object_.is_type_of is not None and object_.is_type_of_reads_info:
+        return None
+    fields = []
+    for planned in object_.fields:
+        if planned.resolve is not None or planned.fast is None:
+            return None
+        fields.append((planned.key, planned.attribute, planned.constant, planned.fast))
+    is_type_of = object_.is_type_of
+
+    def fast(value: Any) -> Any:
+        if not _plain(type(value)) or value is Undefined:
+            return SLOW
+        if is_type_of is not None and not is_type_of(value, None):
+            return SLOW
+        target = {}
+        for key, attribute, constant, complete in fields:
+            if attribute is None:
+                target[key] = constant
+                continue
+            try:
+                done = complete(getattr(value, attribute))
+            except Exception:  # the general path makes it a field error
+                return SLOW
+            if done is SLOW:
+                return SLOW
+            target[key] = done
+        return target
+
+    return fast
+
+
+def _nullable(inner: Callable[[Any], Any], non_null: bool) -> Callable[[Any], Any]:
+    if non_null:
+
+        def fast(value: Any) -> Any:
+            return SLOW if value is None else inner(value)
+
+    else:
+
+        def fast(value: Any) -> Any:
+            return None if value is None else inner(value)
 
     return fast
 
 
 def fast_completion(completion: Completion) -> Callable[[Any], Any] | None:
-    """The fast completion of leaves and lists of leaves; None for other shapes."""
+    """A completion of ordinary values at once: leaves, objects whose fields are all
+    attributes with fast completions, and lists of those. It answers SLOW for anything
+    else (a null in a non-null place, an error, an awaitable, a value of the wrong
+    type), and the executor then completes the value the general way. None for shapes
+    it cannot complete (resolvers below, abstract types)."""
     non_null = isinstance(completion, NonNull)
     inner = completion.inner if isinstance(completion, NonNull) else completion
+    at_once: Callable[[Any], Any] | None
     if isinstance(inner, Leaf):
-        return _leaf_fast(inner.type, non_null)
-    if isinstance(inner, ListOf):
-        items_non_null = isinstance(inner.inner, NonNull)
-        item = inner.inner.inner if isinstance(inner.inner, NonNull) else inner.inner
-        if isinstance(item, Leaf):
-            return _leaf_list_fast(item.type, non_null, items_non_null)
-    return None
+        at_once = _leaf_fast(inner.type)
+    elif isinstance(inner, ListOf):
+        item = fast_completion(inner.inner)
+        at_once = _list_fast(item) if item is not None else None
+    elif isinstance(inner, Object):
+        at_once = inner.fast
+    else:
+        at_once = None
+    return _nullable(at_once, non_null) if at_once is not None else None
 
 
 @dataclass(eq=False)
@@ -237,7 +314,9 @@ class Planner:
         )
         if forbidden:
             raise NotPlanned("directive")
-        return Object(object_type, self._fields(object_type, grouped))
+        object_ = Object(object_type, self._fields(object_type, grouped))
+        object_.fast = _object_fast(object_)
+        return object_
 
     def _fields(
         self, parent_type: GraphQLObjectType, grouped: Mapping[str, FieldDetailsList]
