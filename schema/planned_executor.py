@@ -22,6 +22,7 @@ from graphql import GraphQLError, GraphQLResolveInfo, OperationType, located_err
 from graphql.execution.executor import invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, inspect, is_iterable
+from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.plans import (
@@ -38,6 +39,13 @@ from schema.plans import (
     plan_for,
     runtime_object,
 )
+
+
+def _operation_ended(*_: Any) -> Any:
+    raise RuntimeError("the operation has ended")
+
+
+_ENDED = GraphQLResolveInfoHelpers(gather=_operation_ended, track=_operation_ended)
 
 # Coroutines abandoned by a cancelled operation, finishing their cancellation.
 _cancelling: set[asyncio.Future[Any]] = set()
@@ -180,8 +188,14 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         root = Work(plan.root, self.root_value, data, None, None, None, True, None)
         self._data_nulled = False
         works = [root]
-        while works:
-            works = await self._level(works)
+        try:
+            while works:
+                works = await self._level(works)
+        finally:
+            # graphql-core's helpers are bound methods of this executor: a cycle that
+            # would keep the context (loaders, their caches, the request) until the
+            # collector finds it. No resolver runs after this.
+            self.async_helpers = _ENDED
         return self.build_response(None if self._data_nulled else data)
 
     # One level

@@ -159,8 +159,9 @@ def _leaf_fast(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
     return fast
 
 
-def _list_fast(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _list_fast(item: _Parts) -> Callable[[Any], Any]:
     """Lists and tuples only: any other iterable may be read only once."""
+    as_is, nullable, complete = item
 
     def fast(value: Any) -> Any:
         kind = type(value)
@@ -169,7 +170,15 @@ def _list_fast(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
         completed: list[Any] = []
         append = completed.append
         for each in value:
-            done = item(each)
+            if type(each) is as_is:
+                append(each)
+                continue
+            if each is None:
+                if not nullable:
+                    return SLOW
+                append(None)
+                continue
+            done = complete(each)
             if done is SLOW:
                 return SLOW
             append(done)
@@ -185,9 +194,10 @@ def _object_fast(object_: Object) -> Callable[[Any], Any] | None:
         return None
     fields = []
     for planned in object_.fields:
-        if planned.resolve is not None or planned.fast is None:
+        parts = _parts(planned.completion)
+        if planned.resolve is not None or parts is None:
             return None
-        fields.append((planned.key, planned.attribute, planned.constant, planned.fast))
+        fields.append((planned.key, planned.attribute, planned.constant, *parts))
     is_type_of = object_.is_type_of
 
     def fast(value: Any) -> Any:
@@ -196,14 +206,23 @@ def _object_fast(object_: Object) -> Callable[[Any], Any] | None:
         if is_type_of is not None and not is_type_of(value, None):
             return SLOW
         target = {}
-        for key, attribute, constant, complete in fields:
+        for key, attribute, constant, as_is, nullable, complete in fields:
             if attribute is None:
                 target[key] = constant
                 continue
             try:
-                done = complete(getattr(value, attribute))
+                field_value = getattr(value, attribute)
             except Exception:  # the general path makes it a field error
                 return SLOW
+            if type(field_value) is as_is:
+                target[key] = field_value
+                continue
+            if field_value is None:
+                if not nullable:
+                    return SLOW
+                target[key] = None
+                continue
+            done = complete(field_value)
             if done is SLOW:
                 return SLOW
             target[key] = done
@@ -212,18 +231,28 @@ def _object_fast(object_: Object) -> Callable[[Any], Any] | None:
     return fast
 
 
-def _nullable(inner: Callable[[Any], Any], non_null: bool) -> Callable[[Any], Any]:
-    if non_null:
+# How a fast completion takes a value: (the type of values taken as they are, or None;
+# whether None is taken; the completion of any other value, not None).
+_Parts = tuple[type | None, bool, Callable[[Any], Any]]
 
-        def fast(value: Any) -> Any:
-            return SLOW if value is None else inner(value)
 
+def _parts(completion: Completion) -> _Parts | None:
+    non_null = isinstance(completion, NonNull)
+    inner = completion.inner if isinstance(completion, NonNull) else completion
+    as_is: type | None = None
+    complete: Callable[[Any], Any] | None
+    if isinstance(inner, Leaf):
+        if inner.type in SPECIFIED_SCALARS:
+            as_is = _SAME_WHEN.get(inner.type.name)
+        complete = _leaf_fast(inner.type)
+    elif isinstance(inner, ListOf):
+        item = _parts(inner.inner)
+        complete = _list_fast(item) if item is not None else None
+    elif isinstance(inner, Object):
+        complete = inner.fast
     else:
-
-        def fast(value: Any) -> Any:
-            return None if value is None else inner(value)
-
-    return fast
+        complete = None
+    return (as_is, not non_null, complete) if complete is not None else None
 
 
 def fast_completion(completion: Completion) -> Callable[[Any], Any] | None:
@@ -232,19 +261,17 @@ def fast_completion(completion: Completion) -> Callable[[Any], Any] | None:
     else (a null in a non-null place, an error, an awaitable, a value of the wrong
     type), and the executor then completes the value the general way. None for shapes
     it cannot complete (resolvers below, abstract types)."""
-    non_null = isinstance(completion, NonNull)
-    inner = completion.inner if isinstance(completion, NonNull) else completion
-    at_once: Callable[[Any], Any] | None
-    if isinstance(inner, Leaf):
-        at_once = _leaf_fast(inner.type)
-    elif isinstance(inner, ListOf):
-        item = fast_completion(inner.inner)
-        at_once = _list_fast(item) if item is not None else None
-    elif isinstance(inner, Object):
-        at_once = inner.fast
-    else:
-        at_once = None
-    return _nullable(at_once, non_null) if at_once is not None else None
+    parts = _parts(completion)
+    if parts is None:
+        return None
+    _, nullable, complete = parts
+
+    def fast(value: Any) -> Any:
+        if value is None:
+            return None if nullable else SLOW
+        return complete(value)
+
+    return fast
 
 
 @dataclass(eq=False)
