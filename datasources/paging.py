@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -29,7 +29,7 @@ class PageRequest:
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T] = field(default_factory=list)
-    keys: list[Key] = field(default_factory=list)  # one per item: its sort key
+    keys: Sequence[Key] = field(default_factory=list)  # one per item: its sort key
     has_next: bool = False
     has_previous: bool = False
 
@@ -53,13 +53,38 @@ def key_of(item: Keyed) -> Key:
     return item.key
 
 
+class KeysOf(Sequence[Key]):
+    """The keys of a page's items, each made when read: most responses read the last
+    one (the end cursor) or none, and a key costs a timestamp's formatting."""
+
+    __slots__ = ("_items", "_key")
+
+    def __init__(self, items: Sequence[T], key: Callable[[T], Key]) -> None:
+        self._items: Sequence[Any] = items
+        self._key: Callable[[Any], Key] = key
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Key: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Key]: ...
+
+    def __getitem__(self, index: int | slice) -> Key | list[Key]:
+        if isinstance(index, slice):
+            return [self._key(item) for item in self._items[index]]
+        return self._key(self._items[index])
+
+
 def page_from_rows(rows: Sequence[T], request: PageRequest, key: Callable[[T], Key]) -> Page[T]:
     """Builds a page from up to `first + 1` rows fetched in order (the extra row
     only tells whether there is a next page)."""
     items = list(rows[: request.first])
     return Page(
         items=items,
-        keys=[key(item) for item in items],
+        keys=KeysOf(items, key),
         has_next=len(rows) > request.first,
         has_previous=request.after is not None,
     )

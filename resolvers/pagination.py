@@ -12,7 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 import orjson
 
@@ -95,13 +95,37 @@ def page_request(listing: str, first: int | None, after: str | None) -> PageRequ
     return PageRequest(count, decode_cursor(listing, after) if after is not None else None)
 
 
+class Cursors(Sequence[str]):
+    """A listing's cursors, each encoded when read (most clients read only the end one)."""
+
+    __slots__ = ("keys", "listing")
+
+    def __init__(self, listing: str, keys: Sequence[Key]) -> None:
+        self.listing = listing
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [encode_cursor(self.listing, key) for key in self.keys[index]]
+        return encode_cursor(self.listing, self.keys[index])
+
+
 @dataclass
 class Listing(Generic[T]):
     """A page of a listing plus its cursors (the schema presents it as a Relay
     connection); `total` runs only when a client asks for totalCount."""
 
     items: list[T]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next: bool
     has_previous: bool
     total: Callable[[], Awaitable[int]]
@@ -110,7 +134,7 @@ class Listing(Generic[T]):
     def of(cls, listing: str, page: Page[T], total: Callable[[], Awaitable[int]]) -> Listing[T]:
         return cls(
             items=page.items,
-            cursors=[encode_cursor(listing, key) for key in page.keys],
+            cursors=Cursors(listing, page.keys),
             has_next=page.has_next,
             has_previous=page.has_previous,
             total=total,
@@ -118,10 +142,18 @@ class Listing(Generic[T]):
 
     def replaced(self, items: Sequence[U | None]) -> Listing[U]:
         """The same page with each item replaced; None drops the item and its cursor."""
-        pairs = [(i, c) for i, c in zip(items, self.cursors, strict=True) if i is not None]
+        if len(items) != len(self.cursors):
+            raise ValueError(f"{len(items)} items replace {len(self.cursors)}")
+        kept = [index for index, item in enumerate(items) if item is not None]
+        cursors: Sequence[str]
+        if isinstance(self.cursors, Cursors):
+            keys = self.cursors.keys
+            cursors = Cursors(self.cursors.listing, [keys[index] for index in kept])
+        else:
+            cursors = [self.cursors[index] for index in kept]
         return Listing(
-            items=[i for i, _ in pairs],
-            cursors=[c for _, c in pairs],
+            items=[item for item in items if item is not None],
+            cursors=cursors,
             has_next=self.has_next,
             has_previous=self.has_previous,
             total=self.total,

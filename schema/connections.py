@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 import strawberry
@@ -38,18 +38,34 @@ class Connection(Generic[T]):
         return await self.total()
 
 
+class _ListedEdge(Edge[T]):
+    """An edge whose cursor is encoded only if a client reads it: a page of a hundred
+    spent a tenth of its time on cursors that most queries never ask for."""
+
+    def __init__(self, cursors: Sequence[str], index: int, node: T) -> None:
+        self._cursors = cursors
+        self._index = index
+        self.node = node
+
+    @property
+    def cursor(self) -> str:  # type: ignore[override]
+        return self._cursors[self._index]
+
+
 def connection(listing: Listing[R], convert: Callable[[R], T]) -> Connection[T]:
-    edges = [
-        Edge(cursor=cursor, node=convert(item))
-        for item, cursor in zip(listing.items, listing.cursors, strict=True)
+    cursors = listing.cursors
+    if len(cursors) != len(listing.items):
+        raise ValueError(f"{len(cursors)} cursors for {len(listing.items)} items")
+    edges: list[Edge[T]] = [
+        _ListedEdge(cursors, index, convert(item)) for index, item in enumerate(listing.items)
     ]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=listing.has_next,
             has_previous_page=listing.has_previous,
-            start_cursor=listing.cursors[0] if listing.cursors else None,
-            end_cursor=listing.cursors[-1] if listing.cursors else None,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
         ),
         total=listing.total,
     )

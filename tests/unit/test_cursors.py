@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from datasources.paging import Key, Page, PageRequest, page_from_rows
 from resolvers.errors import BadUserInput
 from resolvers.pagination import (
     MAX_CURSOR_LENGTH,
@@ -15,6 +16,7 @@ from resolvers.pagination import (
     encode_cursor,
     page_request,
 )
+from schema.connections import connection
 
 WHEN = "2024-05-01T12:30:00.123456+00:00"
 OBJECT_ID = "65f0c0ffee0123456789abcd"
@@ -131,3 +133,44 @@ async def test_replacing_items_drops_missing_ones_with_their_cursors() -> None:
     assert replaced.cursors == ["c1", "c3"]
     assert (replaced.has_next, replaced.has_previous) == (True, False)
     assert await replaced.total() == 3
+
+
+async def _no_total() -> int:
+    return 0
+
+
+def _counted_page(size: int) -> tuple[Page[int], list[int]]:
+    """A page of `size` rows whose key function records each row it is asked for."""
+    asked: list[int] = []
+
+    def key(row: int) -> Key:
+        asked.append(row)
+        return (WHEN, row)
+
+    return page_from_rows(list(range(1, size + 2)), PageRequest(size), key), asked
+
+
+def test_a_connection_encodes_only_the_cursors_read() -> None:
+    page, asked = _counted_page(100)
+    built = connection(Listing.of("posts", page, _no_total), str)
+    # The page's start and end cursors, and no edge's until it is read.
+    assert sorted(asked) == [1, 100]
+    assert built.page_info.end_cursor == encode_cursor("posts", (WHEN, 100))
+    assert [edge.node for edge in built.edges[:2]] == ["1", "2"]
+    assert sorted(asked) == [1, 100]
+    assert built.edges[41].cursor == encode_cursor("posts", (WHEN, 42))
+    assert sorted(asked) == [1, 42, 100]
+    assert [edge.cursor for edge in built.edges] == [
+        encode_cursor("posts", (WHEN, row)) for row in range(1, 101)
+    ]
+
+
+def test_replacing_items_keeps_each_kept_item_with_its_own_cursor() -> None:
+    page, asked = _counted_page(4)
+    listing = Listing.of("posts", page, _no_total).replaced(["a", None, None, "d"])
+    assert asked == [1, 4]  # the dropped rows' keys are never made
+    assert listing.items == ["a", "d"]
+    assert list(listing.cursors) == [
+        encode_cursor("posts", (WHEN, 1)),
+        encode_cursor("posts", (WHEN, 4)),
+    ]
