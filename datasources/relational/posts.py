@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datasources.events.outbox import OutboxEntry
 from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
 from datasources.relational import outbox
+from datasources.relational.id_lists import by_ids
 from datasources.relational.keyset import before_key, newest_per_group, parse_time_key, time_key
 from datasources.relational.models import PUBLISHED_POSTS, Counter, Follow, Post, PostTag
 from datasources.relational.records import utc
@@ -123,7 +124,7 @@ def _visible() -> ColumnElement[bool]:
 
 # The hottest reads, built once: posts by id (a loader's batch), the first page of
 # every published post, and the kept count of published posts.
-_BY_ID = select(*_COLUMNS).where(Post.id.in_(bindparam("ids", expanding=True)), _visible())
+_BY_ID = by_ids(select(*_COLUMNS).where(_visible()), Post.id)
 _FIRST_PUBLISHED = (
     select(*_COLUMNS)
     .where(Post.status == PUBLISHED)
@@ -303,7 +304,9 @@ class PostRepository:
         """In the order asked; missing or deleted posts are None. One query."""
         if not ids:
             return []
-        rows = await self._store.rows(_BY_ID, {"ids": list(set(ids))})
+        rows = await self._store.rows(
+            _BY_ID.statement(self._store.is_sqlite), {"ids": list(set(ids))}
+        )
         by_id = {row[0]: PostRecord.from_columns(row) for row in rows}
         return [by_id.get(i) for i in ids]
 

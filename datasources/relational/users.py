@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from datasources.paging import Key, Page, PageRequest, page_from_rows
+from datasources.relational.id_lists import by_ids
 from datasources.relational.models import USERS, Counter, User
 from datasources.relational.records import UserRecord, utc
 from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
@@ -22,9 +23,7 @@ Ts = TypeVarTuple("Ts")
 # The columns of a UserRecord: everything but the password hash.
 _SHOWN = (User.id, User.handle, User.email, User.display_name, User.role, User.created_at)
 # Users by id, with their follow counts (a loader's batch: built once).
-_SHOWN_BY_ID = select(*_SHOWN, User.follower_count, User.following_count).where(
-    User.id.in_(bindparam("ids", expanding=True))
-)
+_SHOWN_BY_ID = by_ids(select(*_SHOWN, User.follower_count, User.following_count), User.id)
 
 
 class DuplicateUser(Exception):
@@ -105,7 +104,8 @@ class UserRepository:
         """The users in the order asked (None where missing), and the (followers,
         following) counts kept on their rows, in the same query."""
         # Never the password hash: these users are shown to others.
-        rows = await self._store.rows(_SHOWN_BY_ID, {"ids": list(set(ids))})
+        statement = _SHOWN_BY_ID.statement(self._store.is_sqlite)
+        rows = await self._store.rows(statement, {"ids": list(set(ids))})
         by_id = {}
         counts = {}
         for id_, handle, email, display_name, role, created_at, followers, following in rows:
