@@ -53,29 +53,30 @@ def key_of(item: Keyed) -> Key:
     return item.key
 
 
-class KeysOf(Sequence[Key]):
-    """The keys of a page's items, each made when read: most responses read the last
-    one (the end cursor) or none, and a key costs a timestamp's formatting."""
+class Computed(Sequence[U]):
+    """`function(item)` for each of `items`, computed when read: a page's keys and a
+    listing's cursors, of which most responses read the last one or none (a key costs
+    a timestamp's formatting, a cursor its encoding)."""
 
-    __slots__ = ("_items", "_key")
+    __slots__ = ("function", "items")
 
-    def __init__(self, items: Sequence[T], key: Callable[[T], Key]) -> None:
-        self._items: Sequence[Any] = items
-        self._key: Callable[[Any], Key] = key
+    def __init__(self, items: Sequence[Any], function: Callable[[Any], U]) -> None:
+        self.items = items
+        self.function = function
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.items)
 
     @overload
-    def __getitem__(self, index: int) -> Key: ...
+    def __getitem__(self, index: int) -> U: ...
 
     @overload
-    def __getitem__(self, index: slice) -> list[Key]: ...
+    def __getitem__(self, index: slice) -> list[U]: ...
 
-    def __getitem__(self, index: int | slice) -> Key | list[Key]:
+    def __getitem__(self, index: int | slice) -> U | list[U]:
         if isinstance(index, slice):
-            return [self._key(item) for item in self._items[index]]
-        return self._key(self._items[index])
+            return [self.function(item) for item in self.items[index]]
+        return self.function(self.items[index])
 
 
 def page_from_rows(rows: Sequence[T], request: PageRequest, key: Callable[[T], Key]) -> Page[T]:
@@ -84,7 +85,7 @@ def page_from_rows(rows: Sequence[T], request: PageRequest, key: Callable[[T], K
     items = list(rows[: request.first])
     return Page(
         items=items,
-        keys=KeysOf(items, key),
+        keys=Computed(items, key),
         has_next=len(rows) > request.first,
         has_previous=request.after is not None,
     )

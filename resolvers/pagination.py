@@ -12,11 +12,12 @@ import json
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar, overload
+from functools import partial
+from typing import Generic, TypeVar
 
 import orjson
 
-from datasources.paging import Key, Page, PageRequest
+from datasources.paging import Computed, Key, Page, PageRequest
 from domain import MAX_HANDLE
 from loaders.base import PagedLoader
 from resolvers.errors import BadUserInput
@@ -95,30 +96,6 @@ def page_request(listing: str, first: int | None, after: str | None) -> PageRequ
     return PageRequest(count, decode_cursor(listing, after) if after is not None else None)
 
 
-class Cursors(Sequence[str]):
-    """A listing's cursors, each encoded when read (most clients read only the end one)."""
-
-    __slots__ = ("keys", "listing")
-
-    def __init__(self, listing: str, keys: Sequence[Key]) -> None:
-        self.listing = listing
-        self.keys = keys
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [encode_cursor(self.listing, key) for key in self.keys[index]]
-        return encode_cursor(self.listing, self.keys[index])
-
-
 @dataclass
 class Listing(Generic[T]):
     """A page of a listing plus its cursors (the schema presents it as a Relay
@@ -134,7 +111,7 @@ class Listing(Generic[T]):
     def of(cls, listing: str, page: Page[T], total: Callable[[], Awaitable[int]]) -> Listing[T]:
         return cls(
             items=page.items,
-            cursors=Cursors(listing, page.keys),
+            cursors=Computed(page.keys, partial(encode_cursor, listing)),
             has_next=page.has_next,
             has_previous=page.has_previous,
             total=total,
@@ -146,9 +123,9 @@ class Listing(Generic[T]):
             raise ValueError(f"{len(items)} items replace {len(self.cursors)}")
         kept = [index for index, item in enumerate(items) if item is not None]
         cursors: Sequence[str]
-        if isinstance(self.cursors, Cursors):
-            keys = self.cursors.keys
-            cursors = Cursors(self.cursors.listing, [keys[index] for index in kept])
+        if isinstance(self.cursors, Computed):
+            keys = self.cursors.items
+            cursors = Computed([keys[index] for index in kept], self.cursors.function)
         else:
             cursors = [self.cursors[index] for index in kept]
         return Listing(
