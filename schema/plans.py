@@ -153,7 +153,10 @@ def _leaf_fast(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
             return value
         if not _plain(kind):
             return SLOW
-        coerced = coerce(value)
+        try:
+            coerced = coerce(value)
+        except Exception:  # the general path makes it a field error
+            return SLOW
         return SLOW if coerced is None or coerced is Undefined else coerced
 
     return fast
@@ -203,7 +206,10 @@ def _object_fast(object_: Object) -> Callable[[Any], Any] | None:
     def fast(value: Any) -> Any:
         if not _plain(type(value)) or value is Undefined:
             return SLOW
-        if is_type_of is not None and not is_type_of(value, None):
+        try:
+            if is_type_of is not None and not is_type_of(value, None):
+                return SLOW
+        except Exception:  # the general path makes it a field error
             return SLOW
         target = {}
         for key, attribute, constant, as_is, nullable, complete in fields:

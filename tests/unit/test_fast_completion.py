@@ -179,6 +179,17 @@ def _other_named() -> Branch:
     )
 
 
+def _bad_scalar() -> Branch:
+    return Branch(
+        label="bad-scalar",
+        leaf=_leaf("w", score="not a number"),  # type: ignore[arg-type]
+        maybe_leaf=None,
+        leaves=[],
+        gaps=[],
+        tags=[],
+    )
+
+
 def _error_value() -> Branch:
     return Branch(
         label="error-value",
@@ -200,6 +211,7 @@ BRANCHES = [
     _generated,
     _wrong_type,
     _other_named,
+    _bad_scalar,
     _error_value,
 ]
 
@@ -269,6 +281,7 @@ async def test_the_anomalies_are_reached() -> None:
     assert "score unavailable" in messages
     assert "Expected value of type 'Leaf' but got: <Lookalike instance>" in messages
     assert "a twin held, not raised" in messages
+    assert "Int cannot represent non-integer value: 'not a number'" in messages
     assert result.data is not None
     labels = [b["label"] if b else None for b in result.data["branches"]]
     assert "ordinary" in labels and "awaiting" in labels and "generated" in labels
