@@ -67,6 +67,17 @@ class Computed(Sequence[U]):
     def __len__(self) -> int:
         return len(self.items)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to a list or tuple of the same values, as the list it stands for."""
+        if isinstance(other, Computed | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Computed({list(self)!r})"
+
     @overload
     def __getitem__(self, index: int) -> U: ...
 
