@@ -197,7 +197,7 @@ def _object_fast(object_: Object) -> Callable[[Any], Any] | None:
         return None
     fields = []
     for planned in object_.fields:
-        parts = _parts(planned.completion)
+        parts = planned.parts
         if planned.resolve is not None or parts is None:
             return None
         fields.append((planned.key, planned.attribute, planned.constant, *parts))
@@ -261,13 +261,12 @@ def _parts(completion: Completion) -> _Parts | None:
     return (as_is, not non_null, complete) if complete is not None else None
 
 
-def fast_completion(completion: Completion) -> Callable[[Any], Any] | None:
+def fast_completion(parts: _Parts | None) -> Callable[[Any], Any] | None:
     """A completion of ordinary values at once: leaves, objects whose fields are all
     attributes with fast completions, and lists of those. It answers SLOW for anything
     else (a null in a non-null place, an error, an awaitable, a value of the wrong
     type), and the executor then completes the value the general way. None for shapes
     it cannot complete (resolvers below, abstract types)."""
-    parts = _parts(completion)
     if parts is None:
         return None
     _, nullable, complete = parts
@@ -297,6 +296,7 @@ class FieldPlan:
     # The resolver's batch (schema.batches): one call for the field of a whole level.
     batch: Batch | None = None
     completion: Completion = field(default_factory=lambda: Leaf(None))  # type: ignore[arg-type]
+    parts: _Parts | None = None  # see _parts
     fast: Callable[[Any], Any] | None = None  # see fast_completion
 
 
@@ -386,7 +386,8 @@ class Planner:
                 if base is not None and not plan.has_arguments:
                     plan.batch = batch_of(base.wrapped_func)
             plan.completion = self._completion(definition.type, details)
-            plan.fast = fast_completion(plan.completion)
+            plan.parts = _parts(plan.completion)
+            plan.fast = fast_completion(plan.parts)
             plans.append(plan)
         return plans
 

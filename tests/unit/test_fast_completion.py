@@ -169,25 +169,17 @@ def _wrong_type() -> Branch:
 # reported by the planned path alone. Agora's data never holds two such faults in one
 # object; these cases do not either.
 def _other_named() -> Branch:
-    return Branch(
-        label="other-named",
-        leaf=Other(name="not a leaf"),  # type: ignore[arg-type]
-        maybe_leaf=None,
-        leaves=[],
-        gaps=[],
-        tags=[],
-    )
+    return _with_one_fault("other-named", leaf=Other(name="not a leaf"))
 
 
 def _bad_scalar() -> Branch:
-    return Branch(
-        label="bad-scalar",
-        leaf=_leaf("w", score="not a number"),  # type: ignore[arg-type]
-        maybe_leaf=None,
-        leaves=[],
-        gaps=[],
-        tags=[],
-    )
+    return _with_one_fault("bad-scalar", leaf=_leaf("w", score="not a number"))
+
+
+def _with_one_fault(label: str, **fault: Any) -> Branch:
+    """A branch whose only unusual value is `fault`; every other field is empty."""
+    quiet: dict[str, Any] = {"maybe_leaf": None, "leaves": [], "gaps": [], "tags": []}
+    return Branch(label=label, **{**quiet, **fault})
 
 
 def _error_value() -> Branch:
