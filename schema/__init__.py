@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import strawberry
 from graphql import GraphQLError
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
@@ -16,7 +15,7 @@ from schema.admission import AdmissionControl
 from schema.comments import Comment
 from schema.document_checks import DocumentChecks
 from schema.errors import ErrorPolicy, log_errors
-from schema.extension_chain import ExtensionChain
+from schema.extension_chain import ChainRunningSchema, ExtensionChain
 from schema.introspection import NoSchemaIntrospection, hide_types
 from schema.mutation import Mutation
 from schema.notifications import Notification
@@ -59,7 +58,7 @@ class OperationRules(SchemaExtension):
         yield
 
 
-class AgoraSchema(strawberry.Schema):
+class AgoraSchema(ChainRunningSchema):
     # Set by build_schema once the GraphQL schema exists.
     document_checks: DocumentChecks
 

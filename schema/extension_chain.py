@@ -6,16 +6,23 @@ query. The chain is the one extension Strawberry sees: each of its hooks enters 
 parts' hooks in the parts' order and leaves them in reverse, passing an exception on
 the way out to each part as a `with` block would, which is what Strawberry does with
 them one by one.
+
+`ChainRunner` is the runner Strawberry drives the chain with: each stage of an
+operation enters the parts' hooks directly, instead of Strawberry wrapping each hook
+in a context manager made for it (about a fifth of a small query's time went there).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from functools import cache
 from inspect import isasyncgenfunction, isgeneratorfunction
+from types import TracebackType
 from typing import Any
 
+import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 
 _Step = Generator[Any, None, None] | AsyncGenerator[Any, None]
@@ -63,36 +70,24 @@ class ExtensionChain(SchemaExtension):
 
     # Generator functions themselves: Strawberry tells hook kinds apart by that.
     def on_operation(self) -> Iterator[None]:
-        yield from _run(lambda: self._steps("on_operation"))
+        with _Stage(self._steps("on_operation")):
+            yield
 
     def on_parse(self) -> Iterator[None]:
-        yield from _run(lambda: self._steps("on_parse"))
+        with _Stage(self._steps("on_parse")):
+            yield
 
     def on_validate(self) -> Iterator[None]:
-        yield from _run(lambda: self._steps("on_validate"))
+        with _Stage(self._steps("on_validate")):
+            yield
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
-        yield from _run(lambda: self._steps("on_stream_result", result))
+        with _Stage(self._steps("on_stream_result", result)):
+            yield
 
     async def on_execute(self) -> AsyncIterator[None]:
-        steps = self._steps("on_execute")
-        entered: list[_Step] = []
-        try:
-            for step in steps:
-                if isinstance(step, AsyncGenerator):
-                    await step.__anext__()
-                else:
-                    next(step)
-                entered.append(step)
-        except BaseException as error:
-            await _leave_async(entered, error)
-            raise
-        try:
+        async with _AsyncStage(self._steps("on_execute")):
             yield
-        except BaseException as error:
-            await _leave_async(entered, error)
-        else:
-            await _leave_async(entered, None)
 
     def get_results(self) -> dict[str, Any]:
         results: dict[str, Any] = {}
@@ -101,22 +96,130 @@ class ExtensionChain(SchemaExtension):
         return results
 
 
-def _run(make: Callable[[], list[_Step]]) -> Iterator[None]:
-    entered: list[Generator[Any, None, None]] = []
-    try:
-        for step in make():
-            assert isinstance(step, Generator)
-            next(step)
-            entered.append(step)
-    except BaseException as error:
-        _leave(entered, error)
-        raise
-    try:
-        yield
-    except BaseException as error:
-        _leave(entered, error)
-    else:
-        _leave(entered, None)
+class ChainRunningSchema(strawberry.Schema):
+    """A schema whose one extension, an ExtensionChain, runs through ChainRunner."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        if len(extensions) == 1 and isinstance(extensions[0], ExtensionChain):
+            return ChainRunner(execution_context, extensions[0])
+        return super().create_extensions_runner(execution_context, extensions)
+
+
+class ChainRunner(SchemaExtensionsRunner):
+    """Runs the stages of an operation whose one extension is an ExtensionChain."""
+
+    def __init__(self, execution_context: ExecutionContext, chain: ExtensionChain) -> None:
+        super().__init__(execution_context, [chain])
+        self.chain = chain
+
+    def operation(self) -> Any:
+        return _Stage(self.chain._steps("on_operation"))
+
+    def parsing(self) -> Any:
+        return _Stage(self.chain._steps("on_parse"))
+
+    def validation(self) -> Any:
+        return _Stage(self.chain._steps("on_validate"))
+
+    def executing(self) -> Any:
+        return _AsyncStage(self.chain._steps("on_execute"))
+
+    def on_stream_result(self, result: Any) -> Any:
+        return _Stage(self.chain._steps("on_stream_result", result))
+
+
+class _Stage:
+    """The parts' synchronous hooks of one stage, entered in order and left in reverse,
+    as nested `with` blocks (and as Strawberry's own stage context managers, with or
+    without `async`)."""
+
+    __slots__ = ("entered", "steps")
+
+    def __init__(self, steps: list[_Step]) -> None:
+        self.steps = steps
+        self.entered: list[Generator[Any, None, None]] = []
+
+    def __enter__(self) -> None:
+        entered = self.entered
+        try:
+            for step in self.steps:
+                if not isinstance(step, Generator):
+                    raise RuntimeError("an asynchronous schema extension hook outside on_execute")
+                next(step)
+                entered.append(step)
+        except BaseException as error:
+            _leave(entered, error)
+            raise
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if error is None:
+            _leave(self.entered, None)
+            return False
+        try:
+            _leave(self.entered, error)
+        except BaseException as raised:
+            if raised is error:
+                return False
+            raise
+        return True  # swallowed by a part
+
+    async def __aenter__(self) -> None:
+        self.__enter__()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        return self.__exit__(kind, error, traceback)
+
+
+class _AsyncStage:
+    """on_execute's hooks, synchronous or asynchronous, as nested `async with` blocks."""
+
+    __slots__ = ("entered", "steps")
+
+    def __init__(self, steps: list[_Step]) -> None:
+        self.steps = steps
+        self.entered: list[_Step] = []
+
+    async def __aenter__(self) -> None:
+        entered = self.entered
+        try:
+            for step in self.steps:
+                if isinstance(step, AsyncGenerator):
+                    await step.__anext__()
+                else:
+                    next(step)
+                entered.append(step)
+        except BaseException as error:
+            await _leave_async(entered, error)
+            raise
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if error is None:
+            await _leave_async(self.entered, None)
+            return False
+        try:
+            await _leave_async(self.entered, error)
+        except BaseException as raised:
+            if raised is error:
+                return False
+            raise
+        return True
 
 
 def _leave(entered: list[Generator[Any, None, None]], error: BaseException | None) -> None:

@@ -1,5 +1,6 @@
 """ExtensionChain runs its parts as nested `with` blocks: hooks entered in order and
-left in reverse, an error passed out through every part entered, results merged."""
+left in reverse, an error passed out through every part entered, results merged; the
+same whether Strawberry's own runner drives the chain or ChainRunner does."""
 
 from __future__ import annotations
 
@@ -11,10 +12,19 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from schema.extension_chain import ExtensionChain
+from schema.extension_chain import ChainRunningSchema, ExtensionChain
+
+SCHEMA_CLASS = {"strawberry": strawberry.Schema, "chain": ChainRunningSchema}
 
 
-def _schema(parts: list[type[SchemaExtension]], events: list[str]) -> strawberry.Schema:
+@pytest.fixture(params=list(SCHEMA_CLASS))
+def runner(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _schema(
+    runner: str, parts: list[type[SchemaExtension]], events: list[str]
+) -> strawberry.Schema:
     @strawberry.type
     class Query:
         @strawberry.field
@@ -29,7 +39,7 @@ def _schema(parts: list[type[SchemaExtension]], events: list[str]) -> strawberry
     def chain() -> ExtensionChain:
         return ExtensionChain([part() for part in parts])
 
-    return strawberry.Schema(query=Query, extensions=[chain])
+    return SCHEMA_CLASS[runner](query=Query, extensions=[chain])
 
 
 def _recording(name: str, events: list[str]) -> type[SchemaExtension]:
@@ -55,9 +65,9 @@ def _recording(name: str, events: list[str]) -> type[SchemaExtension]:
     return Recording
 
 
-async def test_hooks_nest_in_order_and_results_merge() -> None:
+async def test_hooks_nest_in_order_and_results_merge(runner: str) -> None:
     events: list[str] = []
-    schema = _schema([_recording("a", events), _recording("b", events)], events)
+    schema = _schema(runner, [_recording("a", events), _recording("b", events)], events)
     result = await schema.execute("{ hello }")
     assert result.data == {"hello": "world"}
     assert result.extensions == {"a": True, "b": True}
@@ -78,7 +88,7 @@ async def test_hooks_nest_in_order_and_results_merge() -> None:
     ]
 
 
-async def test_every_part_sees_the_execution_context() -> None:
+async def test_every_part_sees_the_execution_context(runner: str) -> None:
     seen: list[str | None] = []
 
     class Reads(SchemaExtension):
@@ -86,12 +96,12 @@ async def test_every_part_sees_the_execution_context() -> None:
             yield
             seen.append(self.execution_context.query)
 
-    schema = _schema([Reads, Reads], [])
+    schema = _schema(runner, [Reads, Reads], [])
     await schema.execute("{ hello }")
     assert seen == ["{ hello }", "{ hello }"]
 
 
-async def test_an_error_raised_inside_passes_out_through_every_part() -> None:
+async def test_an_error_raised_inside_passes_out_through_every_part(runner: str) -> None:
     passed: list[str] = []
 
     def part(name: str) -> type[SchemaExtension]:
@@ -110,14 +120,14 @@ async def test_an_error_raised_inside_passes_out_through_every_part() -> None:
             raise GraphQLError("refused")
             yield  # pragma: no cover - a generator that raises when entered
 
-    schema = _schema([part("a"), part("b"), Refuses], [])
+    schema = _schema(runner, [part("a"), part("b"), Refuses], [])
     result = await schema.execute("{ hello }")
     assert result.errors is not None
     assert [e.message for e in result.errors] == ["refused"]
     assert passed == ["b: refused", "a: refused"]
 
 
-async def test_a_part_may_replace_the_error_on_its_way_out() -> None:
+async def test_a_part_may_replace_the_error_on_its_way_out(runner: str) -> None:
     class Replaces(SchemaExtension):
         def on_parse(self) -> Iterator[None]:
             try:
@@ -130,13 +140,13 @@ async def test_a_part_may_replace_the_error_on_its_way_out() -> None:
             yield
             raise GraphQLError("refused")
 
-    schema = _schema([Replaces, Refuses], [])
+    schema = _schema(runner, [Replaces, Refuses], [])
     result = await schema.execute("{ hello }")
     assert result.errors is not None
     assert [e.message for e in result.errors] == ["replaced: refused"]
 
 
-async def test_field_errors_reach_the_parts_after_execution() -> None:
+async def test_field_errors_reach_the_parts_after_execution(runner: str) -> None:
     messages: list[list[str]] = []
 
     class Reads(SchemaExtension):
@@ -145,7 +155,7 @@ async def test_field_errors_reach_the_parts_after_execution() -> None:
             result = self.execution_context.result
             messages.append([e.message for e in (result.errors or [])] if result else [])
 
-    schema = _schema([Reads], [])
+    schema = _schema(runner, [Reads], [])
     result = await schema.execute("{ broken }")
     assert result.data is None
     assert messages == [["broken"]]
