@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asyncio import Future
+from asyncio import Future, gather
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from functools import partial
@@ -23,6 +23,11 @@ class Loader(DataLoader[K, V], Generic[K, V]):
     cancels that future: graphql-core cancels the siblings of a failed non-null field,
     and the other fields waiting on the same load then failed with CancelledError,
     which took the whole operation down."""
+
+    async def load_each(self, keys: Sequence[K]) -> list[V | BaseException]:
+        """One load per key, in key order; a key whose load fails has its exception in
+        its place (load_many would fail them all), as a resolver per key would see it."""
+        return await gather(*(self.load(key) for key in keys), return_exceptions=True)
 
     def load(self, key: K) -> Future[V]:
         shared = super().load(key)

@@ -10,7 +10,7 @@ from resolvers.context import Context
 from resolvers.errors import FieldError, Forbidden, Outcome, UserErrorCode
 from resolvers.events import CommentAdded, announce
 from resolvers.notifications import notify
-from resolvers.pagination import Listing, load_listing
+from resolvers.pagination import Listing, load_listing, load_listings
 from resolvers.validation import check_text
 from resolvers.visibility import visible_comment, visible_post
 
@@ -22,10 +22,24 @@ async def of_post(
     return await load_listing("comments", ctx.loaders.comments, post_id, first, after)
 
 
+async def of_posts(
+    ctx: Context, post_ids: list[int], first: int | None, after: str | None
+) -> list[Listing[CommentRecord] | BaseException]:
+    """`of_post` for many posts at once."""
+    return await load_listings("comments", ctx.loaders.comments, post_ids, first, after)
+
+
 async def replies(
     ctx: Context, comment_id: str, first: int | None, after: str | None
 ) -> Listing[CommentRecord]:
     return await load_listing("replies", ctx.loaders.replies, comment_id, first, after)
+
+
+async def replies_of(
+    ctx: Context, comment_ids: list[str], first: int | None, after: str | None
+) -> list[Listing[CommentRecord] | BaseException]:
+    """`replies` for many comments at once."""
+    return await load_listings("replies", ctx.loaders.replies, comment_ids, first, after)
 
 
 async def parent(ctx: Context, comment: CommentRecord) -> CommentRecord | None:

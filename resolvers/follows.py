@@ -36,6 +36,11 @@ async def following_count(ctx: Context, user_id: int) -> int:
     return await ctx.loaders.following.count(user_id)
 
 
+async def follow_counts(ctx: Context, user_ids: list[int]) -> list[tuple[int, int] | BaseException]:
+    """(followers, following) of each user."""
+    return await ctx.loaders.follow_counts.load_each(user_ids)
+
+
 async def viewer_follows(ctx: Context, user_id: int) -> bool:
     reader = ctx.lenient_viewer()
     if reader is None or reader.user_id == user_id:

@@ -144,4 +144,24 @@ async def load_listing(
     count runs only if the client asks for totalCount."""
     request = page_request(listing, first, after)
     page = await pages.load((parent, request.first, request.after))
-    return Listing.of(listing, page, lambda: pages.count(parent))
+    return Listing.of(listing, page, partial(pages.count, parent))
+
+
+async def load_listings(
+    listing: str,
+    pages: PagedLoader[P, T],
+    parents: Sequence[P],
+    first: int | None,
+    after: str | None,
+) -> list[Listing[T] | BaseException]:
+    """`load_listing` for many parents at once (one load each, no task per parent); a
+    parent whose page failed has the exception in its place."""
+    request = page_request(listing, first, after)
+    keys = [(parent, request.first, request.after) for parent in parents]
+    found = await pages.load_each(keys)
+    return [
+        page
+        if isinstance(page, BaseException)
+        else Listing.of(listing, page, partial(pages.count, parent))
+        for page, parent in zip(found, parents, strict=True)
+    ]

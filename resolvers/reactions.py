@@ -13,7 +13,16 @@ from resolvers.visibility import visible_post
 
 
 async def counts(ctx: Context, post_id: int) -> list[tuple[ReactionKind, int]]:
-    found = await ctx.loaders.reaction_counts.load(post_id)
+    return kinds_counted(await ctx.loaders.reaction_counts.load(post_id))
+
+
+async def counts_of(ctx: Context, post_ids: list[int]) -> list[dict[str, int] | BaseException]:
+    """Each post's reaction counts by kind (`kinds_counted` presents one)."""
+    return await ctx.loaders.reaction_counts.load_each(post_ids)
+
+
+def kinds_counted(found: dict[str, int]) -> list[tuple[ReactionKind, int]]:
+    """The kinds with reactions and their counts, in ReactionKind order."""
     return [(kind, found[kind]) for kind in ReactionKind if found.get(kind)]
 
 

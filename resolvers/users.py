@@ -44,3 +44,7 @@ def visible_email(ctx: Context, user: UserRecord) -> str | None:
 
 async def profile(ctx: Context, user: UserRecord) -> ProfileRecord:
     return await ctx.loaders.profile_by_user_id.load(user.id)
+
+
+async def profiles(ctx: Context, users: list[UserRecord]) -> list[ProfileRecord | BaseException]:
+    return await ctx.loaders.profile_by_user_id.load_each([user.id for user in users])

@@ -300,10 +300,13 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         """An entry for one batch call: [None, field, value, members, round]; its round is
         None while the value is an awaitable the level must settle."""
         assert field.batch is not None
-        try:
-            value: Any = field.batch(self.context_value, [member[0].source for member in members])
-        except Exception as error:  # every member's field error
-            value = error
+        value: Any = self._arguments(field) if field.has_arguments else {}
+        if not isinstance(value, Exception):
+            try:
+                sources = [member[0].source for member in members]
+                value = field.batch(self.context_value, sources, **value)
+            except Exception as error:  # every member's field error
+                value = error
         waiting = not isinstance(value, Exception) and self.is_awaitable(value)
         return [None, field, value, members, None if waiting else 0]
 
@@ -315,21 +318,21 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 return field.resolve(source, info)
             args = arguments.get(id(field))
             if args is None:
-                try:
-                    args = get_argument_values(
-                        field.definition,
-                        field.nodes[0],
-                        self.variable_values,
-                        None,
-                        self.hide_suggestions,
-                    )
-                except Exception as error:  # every object's field error
-                    args = error
-                arguments[id(field)] = args
+                args = arguments[id(field)] = self._arguments(field)
             if isinstance(args, Exception):
                 return args
             return field.resolve(source, info, **args)
         except Exception as error:  # becomes a field error
+            return error
+
+    def _arguments(self, field: FieldPlan) -> dict[str, Any] | Exception:
+        """The field's argument values (the same for every object of a level), or the
+        exception that makes every object's field an error."""
+        try:
+            return get_argument_values(
+                field.definition, field.nodes[0], self.variable_values, None, self.hide_suggestions
+            )
+        except Exception as error:
             return error
 
     # Resolvers side by side

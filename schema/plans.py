@@ -383,7 +383,7 @@ class Planner:
                     raise NotPlanned("no resolver")
                 plan.has_arguments = bool(definition.args or node.arguments)
                 base = getattr(strawberry_field, "base_resolver", None)
-                if base is not None and not plan.has_arguments:
+                if base is not None:
                     plan.batch = batch_of(base.wrapped_func)
             plan.completion = self._completion(definition.type, details)
             plan.parts = _parts(plan.completion)

@@ -13,7 +13,7 @@ import resolvers.posts
 import resolvers.reactions
 from datasources.relational.posts import PostRecord
 from resolvers.context import Context
-from schema.batches import batched
+from schema.batches import batched, each
 from schema.connections import Connection, connection
 from schema.enums import PostStatus, ReactionKind
 from schema.global_ids import int_key
@@ -34,9 +34,32 @@ class ReactionCount:
     count: int
 
 
-async def reaction_counts(ctx: Context, post_id: int) -> list[ReactionCount]:
-    counts = await resolvers.reactions.counts(ctx, post_id)
+def _presented(counts: list[tuple[ReactionKind, int]]) -> list[ReactionCount]:
     return [ReactionCount(kind=kind, count=n) for kind, n in counts]
+
+
+async def reaction_counts(ctx: Context, post_id: int) -> list[ReactionCount]:
+    return _presented(await resolvers.reactions.counts(ctx, post_id))
+
+
+async def _reactions_of(context: Context, posts: Sequence[Post]) -> list[object]:
+    found = await resolvers.reactions.counts_of(context, [p.record.id for p in posts])
+    return each(found, lambda counts: _presented(resolvers.reactions.kinds_counted(counts)))
+
+
+async def _comment_counts(context: Context, posts: Sequence[Post]) -> list[object]:
+    found = await context.loaders.comment_count.load_each([p.record.id for p in posts])
+    return each(found, int)
+
+
+async def _comments_of(
+    context: Context, posts: Sequence[Post], first: int | None = None, after: str | None = None
+) -> list[object]:
+    from schema.comments import Comment
+
+    post_ids = [p.record.id for p in posts]
+    listings = await resolvers.comments.of_posts(context, post_ids, first, after)
+    return each(listings, lambda listing: connection(listing, Comment.from_record))
 
 
 @strawberry.type(description="Something a user wrote. Drafts are visible to their author only.")
@@ -70,6 +93,7 @@ class Post(Node):
         return await user_of(info, self.record.author_id, f"post {self.record.id}")
 
     @strawberry.field(description="Top-level comments, oldest first.")
+    @batched(_comments_of)
     async def comments(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[CommentType]:
@@ -79,10 +103,12 @@ class Post(Node):
         return connection(listing, Comment.from_record)
 
     @strawberry.field(description="All comments, replies included.")
+    @batched(_comment_counts)
     async def comment_count(self, info: Info) -> int:
         return int(await info.context.loaders.comment_count.load(self.record.id))
 
     @strawberry.field(description="How many reactions of each kind (kinds with none omitted).")
+    @batched(_reactions_of)
     async def reactions(self, info: Info) -> list[ReactionCount]:
         return await reaction_counts(info.context, self.record.id)
 

@@ -15,6 +15,7 @@ import resolvers.users
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
 from resolvers.context import Context
+from schema.batches import batched, each
 from schema.connections import Connection, connection
 from schema.enums import Role
 from schema.info import Info
@@ -43,6 +44,21 @@ class Profile:
         )
 
 
+async def _profiles(context: Context, users: Sequence[User]) -> list[object]:
+    found = await resolvers.users.profiles(context, [u.record for u in users])
+    return each(found, Profile.from_record)
+
+
+async def _follower_counts(context: Context, users: Sequence[User]) -> list[object]:
+    found = await resolvers.follows.follow_counts(context, [u.record.id for u in users])
+    return each(found, lambda counts: counts[0])
+
+
+async def _following_counts(context: Context, users: Sequence[User]) -> list[object]:
+    found = await resolvers.follows.follow_counts(context, [u.record.id for u in users])
+    return each(found, lambda counts: counts[1])
+
+
 @strawberry.type(description="A person with an account.")
 class User(Node):
     record: strawberry.Private[UserRecord]
@@ -67,6 +83,7 @@ class User(Node):
         return resolvers.users.visible_email(info.context, self.record)
 
     @strawberry.field
+    @batched(_profiles)
     async def profile(self, info: Info) -> Profile:
         return Profile.from_record(await resolvers.users.profile(info.context, self.record))
 
@@ -94,10 +111,12 @@ class User(Node):
         return connection(listing, User.from_record)
 
     @strawberry.field
+    @batched(_follower_counts)
     async def follower_count(self, info: Info) -> int:
         return await resolvers.follows.follower_count(info.context, self.record.id)
 
     @strawberry.field
+    @batched(_following_counts)
     async def following_count(self, info: Info) -> int:
         return await resolvers.follows.following_count(info.context, self.record.id)
 
