@@ -150,7 +150,9 @@ class _Stage:
                 next(step)
                 entered.append(step)
         except BaseException as error:
-            _leave(entered, error)
+            left = _leave(entered, error)
+            if left is not None and left is not error:
+                raise left from error
             raise
 
     def __exit__(
@@ -159,27 +161,13 @@ class _Stage:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> bool:
-        if error is None:
-            _leave(self.entered, None)
-            return False
-        try:
-            _leave(self.entered, error)
-        except BaseException as raised:
-            if raised is error:
-                return False
-            raise
-        return True  # swallowed by a part
+        return _exit(error, _leave(self.entered, error))
 
     async def __aenter__(self) -> None:
         self.__enter__()
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        return self.__exit__(kind, error, traceback)
+    async def __aexit__(self, *exited: Any) -> bool:
+        return self.__exit__(*exited)
 
 
 class _AsyncStage:
@@ -201,7 +189,9 @@ class _AsyncStage:
                     next(step)
                 entered.append(step)
         except BaseException as error:
-            await _leave_async(entered, error)
+            left = await _leave_async(entered, error)
+            if left is not None and left is not error:
+                raise left from error
             raise
 
     async def __aexit__(
@@ -210,25 +200,27 @@ class _AsyncStage:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> bool:
-        if error is None:
-            await _leave_async(self.entered, None)
-            return False
-        try:
-            await _leave_async(self.entered, error)
-        except BaseException as raised:
-            if raised is error:
-                return False
-            raise
-        return True
+        return _exit(error, await _leave_async(self.entered, error))
 
 
-def _leave(entered: list[Generator[Any, None, None]], error: BaseException | None) -> None:
+def _exit(error: BaseException | None, left: BaseException | None) -> bool:
+    """What a stage's `__exit__` answers when its block ended with `error` and leaving
+    the parts left `left`: True when a part swallowed the error; raises a new one."""
+    if left is None:
+        return error is not None
+    if left is error:
+        return False
+    raise left
+
+
+def _leave(
+    entered: list[Generator[Any, None, None]], error: BaseException | None
+) -> BaseException | None:
     """Leaves the entered steps last to first, as nested `with` blocks: each gets the
-    exception on its way (and may swallow or replace it); raises what is left."""
+    exception on its way (and may swallow or replace it); returns what is left."""
     for step in reversed(entered):
         error = _leave_one(step, error)
-    if error is not None:
-        raise error
+    return error
 
 
 def _leave_one(
@@ -251,7 +243,7 @@ def _leave_one(
     return RuntimeError("a schema extension hook yielded again after an error")
 
 
-async def _leave_async(entered: list[_Step], error: BaseException | None) -> None:
+async def _leave_async(entered: list[_Step], error: BaseException | None) -> BaseException | None:
     for step in reversed(entered):
         if isinstance(step, Generator):
             error = _leave_one(step, error)
@@ -274,5 +266,4 @@ async def _leave_async(entered: list[_Step], error: BaseException | None) -> Non
             error = raised
         else:
             error = RuntimeError("a schema extension hook yielded again after an error")
-    if error is not None:
-        raise error
+    return error

@@ -4,6 +4,7 @@ same whether Strawberry's own runner drives the chain or ChainRunner does."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from schema.extension_chain import ChainRunningSchema, ExtensionChain
+from schema.extension_chain import ChainRunner, ChainRunningSchema, ExtensionChain
 
 SCHEMA_CLASS = {"strawberry": strawberry.Schema, "chain": ChainRunningSchema}
 
@@ -144,6 +145,42 @@ async def test_a_part_may_replace_the_error_on_its_way_out(runner: str) -> None:
     result = await schema.execute("{ hello }")
     assert result.errors is not None
     assert [e.message for e in result.errors] == ["replaced: refused"]
+
+
+async def test_a_part_may_swallow_the_error_on_its_way_out(runner: str) -> None:
+    class Swallows(SchemaExtension):
+        def on_parse(self) -> Iterator[None]:
+            with contextlib.suppress(GraphQLError):
+                yield
+
+    class Refuses(SchemaExtension):
+        def on_parse(self) -> Iterator[None]:
+            yield
+            raise GraphQLError("refused")
+
+    schema = _schema(runner, [Swallows, Refuses], [])
+    result = await schema.execute("{ hello }")
+    assert result.errors is None
+    assert result.data == {"hello": "world"}
+
+
+async def test_a_stage_whose_part_swallows_the_error_ends_quietly() -> None:
+    class Swallows(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            with contextlib.suppress(ValueError):
+                yield
+
+        async def on_execute(self) -> AsyncIterator[None]:
+            with contextlib.suppress(ValueError):
+                yield
+
+    runner = ChainRunner(None, ExtensionChain([Swallows()]))  # type: ignore[arg-type]
+    with runner.operation():
+        raise ValueError("swallowed")
+    async with runner.executing():
+        raise ValueError("swallowed")
+    with pytest.raises(KeyError), runner.operation():
+        raise KeyError("not this one")
 
 
 async def test_field_errors_reach_the_parts_after_execution(runner: str) -> None:
