@@ -26,7 +26,8 @@ async def of_posts(
     ctx: Context, post_ids: list[int], first: int | None, after: str | None
 ) -> list[Listing[CommentRecord] | BaseException]:
     """`of_post` for many posts at once."""
-    return await load_listings("comments", ctx.loaders.comments, post_ids, first, after)
+    pages = ctx.loaders.comments
+    return await load_listings("comments", [(pages, p) for p in post_ids], first, after)
 
 
 async def replies(
@@ -39,7 +40,8 @@ async def replies_of(
     ctx: Context, comment_ids: list[str], first: int | None, after: str | None
 ) -> list[Listing[CommentRecord] | BaseException]:
     """`replies` for many comments at once."""
-    return await load_listings("replies", ctx.loaders.replies, comment_ids, first, after)
+    pages = ctx.loaders.replies
+    return await load_listings("replies", [(pages, c) for c in comment_ids], first, after)
 
 
 async def parent(ctx: Context, comment: CommentRecord) -> CommentRecord | None:

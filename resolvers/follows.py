@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from datasources.relational.records import UserRecord
 from domain import Followed
+from loaders.base import PagedLoader
 from resolvers.context import Context
 from resolvers.errors import FieldError, Outcome, UserErrorCode
 from resolvers.notifications import notify
-from resolvers.pagination import Listing, load_listing
+from resolvers.pagination import Listing, load_listing, load_listings
 
 
 async def _users(ctx: Context, listing: Listing[int]) -> Listing[UserRecord]:
@@ -28,6 +31,48 @@ async def following(
     return await _users(ctx, ids)
 
 
+async def followers_of(
+    ctx: Context, user_ids: list[int], first: int | None, after: str | None
+) -> list[Listing[UserRecord] | BaseException]:
+    """`followers` for many users at once."""
+    return await _listed_users(ctx, "followers", ctx.loaders.followers, user_ids, first, after)
+
+
+async def following_of(
+    ctx: Context, user_ids: list[int], first: int | None, after: str | None
+) -> list[Listing[UserRecord] | BaseException]:
+    """`following` for many users at once."""
+    return await _listed_users(ctx, "following", ctx.loaders.following, user_ids, first, after)
+
+
+async def _listed_users(
+    ctx: Context,
+    name: str,
+    pages: PagedLoader[int, int],
+    user_ids: list[int],
+    first: int | None,
+    after: str | None,
+) -> list[Listing[UserRecord] | BaseException]:
+    """Each user's listing of users, with one load of every user they list."""
+    listings = await load_listings(name, [(pages, u) for u in user_ids], first, after)
+    ids = [
+        i for listing in listings if not isinstance(listing, BaseException) for i in listing.items
+    ]
+    found = iter(await ctx.loaders.user_by_id.load_each(ids))
+    replaced: list[Listing[UserRecord] | BaseException] = []
+    for listing in listings:
+        if isinstance(listing, BaseException):
+            replaced.append(listing)
+            continue
+        users = [next(found) for _ in listing.items]
+        failed = next((user for user in users if isinstance(user, BaseException)), None)
+        if failed is not None:
+            replaced.append(failed)
+            continue
+        replaced.append(listing.replaced(cast(list[UserRecord | None], users)))
+    return replaced
+
+
 async def follower_count(ctx: Context, user_id: int) -> int:
     return await ctx.loaders.followers.count(user_id)
 
@@ -46,6 +91,21 @@ async def viewer_follows(ctx: Context, user_id: int) -> bool:
     if reader is None or reader.user_id == user_id:
         return False
     return bool(await ctx.loaders.viewer_follows.load((reader.user_id, user_id)))
+
+
+async def viewer_follows_each(ctx: Context, user_ids: list[int]) -> list[bool | BaseException]:
+    """`viewer_follows` for many users at once."""
+    reader = ctx.lenient_viewer()
+    if reader is None:
+        return [False for _ in user_ids]
+    others = [user_id for user_id in user_ids if user_id != reader.user_id]
+    keys = [(reader.user_id, user_id) for user_id in others]
+    found = dict(zip(others, await ctx.loaders.viewer_follows.load_each(keys), strict=True))
+    return [False if user_id == reader.user_id else _flag(found[user_id]) for user_id in user_ids]
+
+
+def _flag(value: bool | BaseException) -> bool | BaseException:
+    return value if isinstance(value, BaseException) else bool(value)
 
 
 def _error(code: UserErrorCode, message: str) -> list[FieldError]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from asyncio import gather
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -149,19 +150,21 @@ async def load_listing(
 
 async def load_listings(
     listing: str,
-    pages: PagedLoader[P, T],
-    parents: Sequence[P],
+    sources: Sequence[tuple[PagedLoader[P, T], P]],
     first: int | None,
     after: str | None,
 ) -> list[Listing[T] | BaseException]:
-    """`load_listing` for many parents at once (one load each, no task per parent); a
-    parent whose page failed has the exception in its place."""
+    """`load_listing` for many (loader, parent) pairs at once: every load starts before
+    any is awaited (one batch per loader), no task per parent; a parent whose page
+    failed has the exception in its place."""
     request = page_request(listing, first, after)
-    keys = [(parent, request.first, request.after) for parent in parents]
-    found = await pages.load_each(keys)
+    found = await gather(
+        *(pages.load((parent, request.first, request.after)) for pages, parent in sources),
+        return_exceptions=True,
+    )
     return [
         page
         if isinstance(page, BaseException)
         else Listing.of(listing, page, partial(pages.count, parent))
-        for page, parent in zip(found, parents, strict=True)
+        for page, (pages, parent) in zip(found, sources, strict=True)
     ]

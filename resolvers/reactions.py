@@ -30,7 +30,22 @@ async def of_viewer(ctx: Context, post_id: int) -> list[ReactionKind]:
     reader = ctx.lenient_viewer()
     if reader is None:
         return []
-    kinds = await ctx.loaders.viewer_reactions.load((reader.user_id, post_id))
+    return _in_order(await ctx.loaders.viewer_reactions.load((reader.user_id, post_id)))
+
+
+async def of_viewer_each(
+    ctx: Context, post_ids: list[int]
+) -> list[list[ReactionKind] | BaseException]:
+    """`of_viewer` for many posts at once."""
+    reader = ctx.lenient_viewer()
+    if reader is None:
+        return [[] for _ in post_ids]
+    keys = [(reader.user_id, post_id) for post_id in post_ids]
+    found = await ctx.loaders.viewer_reactions.load_each(keys)
+    return [kinds if isinstance(kinds, BaseException) else _in_order(kinds) for kinds in found]
+
+
+def _in_order(kinds: list[str]) -> list[ReactionKind]:
     return [kind for kind in ReactionKind if kind in kinds]
 
 

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 import strawberry
 
 import resolvers.comments
 from datasources.documents.comments import CommentRecord
-from resolvers.context import Context
 from resolvers.visibility import visible_post
-from schema.batches import batched, each
-from schema.connections import Connection, connection
+from schema.batches import batched
+from schema.connections import Connection, connection, connections_of
 from schema.global_ids import int_key, object_key
 from schema.info import Info
 from schema.node import Node, global_id
 from schema.payloads import DeletePayload, UserError, payload
 from schema.posts import Post
 from schema.users import User, user_of, users_of
-
-
-async def _replies_of(
-    context: Context,
-    comments: Sequence[Comment],
-    first: int | None = None,
-    after: str | None = None,
-) -> list[object]:
-    comment_ids = [c.record.id for c in comments]
-    listings = await resolvers.comments.replies_of(context, comment_ids, first, after)
-    return each(listings, lambda listing: connection(listing, Comment.from_record))
 
 
 @strawberry.type(description="A comment on a post, or a reply to another comment.")
@@ -73,7 +60,7 @@ class Comment(Node):
         return Comment.from_record(found) if found else None
 
     @strawberry.field(description="Direct replies, oldest first.")
-    @batched(_replies_of)
+    @batched(connections_of(resolvers.comments.replies_of, lambda: Comment.from_record))
     async def replies(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Comment]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
 from resolvers.pagination import Listing
+from schema.batches import Batch, each
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -69,3 +70,22 @@ def connection(listing: Listing[R], convert: Callable[[R], T]) -> Connection[T]:
         ),
         total=listing.total,
     )
+
+
+# (context, parent ids, first, after) -> each parent's listing, or its failure
+Listings = Callable[[Any, list[Any], int | None, str | None], Awaitable[Sequence[object]]]
+
+
+def connections_of(listings: Listings, converter: Callable[[], Callable[[Any], Any]]) -> Batch:
+    """The batch of a connection field with `first` and `after` (schema.batches): the
+    listings of every source's record, each a connection of `converter()`'s nodes
+    (a function that returns the converter, for node types defined later)."""
+
+    async def batch(
+        context: Any, sources: Sequence[Any], first: int | None = None, after: str | None = None
+    ) -> list[object]:
+        found = await listings(context, [source.record.id for source in sources], first, after)
+        convert = converter()
+        return each(found, lambda listing: connection(listing, convert))
+
+    return batch

@@ -10,6 +10,7 @@ import resolvers.notifications
 from datasources.documents.notifications import NotificationRecord
 from resolvers.errors import BadUserInput
 from resolvers.visibility import visible_comment, visible_post
+from schema.batches import batched
 from schema.comments import Comment
 from schema.enums import NotificationKind
 from schema.global_ids import object_key
@@ -17,7 +18,7 @@ from schema.info import Info
 from schema.node import Node, global_id
 from schema.payloads import UserError
 from schema.posts import Post, post_or_none
-from schema.users import User, user_of
+from schema.users import User, user_of, users_of
 
 
 @strawberry.type(description="Something another user did that concerns the viewer.")
@@ -38,6 +39,13 @@ class Notification(Node):
         )
 
     @strawberry.field
+    @batched(
+        lambda context, notifications: users_of(
+            context,
+            [n.record.actor_id for n in notifications],
+            [f"notification {n.record.id}" for n in notifications],
+        )
+    )
     async def actor(self, info: Info) -> User:
         return await user_of(info, self.record.actor_id, f"notification {self.record.id}")
 

@@ -14,7 +14,7 @@ import resolvers.reactions
 from datasources.relational.posts import PostRecord
 from resolvers.context import Context
 from schema.batches import batched, each
-from schema.connections import Connection, connection
+from schema.connections import Connection, connection, connections_of
 from schema.enums import PostStatus, ReactionKind
 from schema.global_ids import int_key
 from schema.info import Info
@@ -47,19 +47,13 @@ async def _reactions_of(context: Context, posts: Sequence[Post]) -> list[object]
     return each(found, lambda counts: _presented(resolvers.reactions.kinds_counted(counts)))
 
 
+async def _viewer_reactions(context: Context, posts: Sequence[Post]) -> list[object]:
+    return list(await resolvers.reactions.of_viewer_each(context, [p.record.id for p in posts]))
+
+
 async def _comment_counts(context: Context, posts: Sequence[Post]) -> list[object]:
     found = await context.loaders.comment_count.load_each([p.record.id for p in posts])
     return each(found, int)
-
-
-async def _comments_of(
-    context: Context, posts: Sequence[Post], first: int | None = None, after: str | None = None
-) -> list[object]:
-    from schema.comments import Comment
-
-    post_ids = [p.record.id for p in posts]
-    listings = await resolvers.comments.of_posts(context, post_ids, first, after)
-    return each(listings, lambda listing: connection(listing, Comment.from_record))
 
 
 @strawberry.type(description="Something a user wrote. Drafts are visible to their author only.")
@@ -93,7 +87,7 @@ class Post(Node):
         return await user_of(info, self.record.author_id, f"post {self.record.id}")
 
     @strawberry.field(description="Top-level comments, oldest first.")
-    @batched(_comments_of)
+    @batched(connections_of(resolvers.comments.of_posts, lambda: _comment_type().from_record))
     async def comments(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[CommentType]:
@@ -113,8 +107,15 @@ class Post(Node):
         return await reaction_counts(info.context, self.record.id)
 
     @strawberry.field(description="The kinds the signed-in user reacted with.")
+    @batched(_viewer_reactions)
     async def viewer_reactions(self, info: Info) -> list[ReactionKind]:
         return await resolvers.reactions.of_viewer(info.context, self.record.id)
+
+
+def _comment_type() -> type[Comment]:
+    from schema.comments import Comment
+
+    return Comment
 
 
 def _authors(posts: Sequence[Post]) -> tuple[list[int], list[str]]:

@@ -16,7 +16,7 @@ from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
 from resolvers.context import Context
 from schema.batches import batched, each
-from schema.connections import Connection, connection
+from schema.connections import Connection, connection, connections_of
 from schema.enums import Role
 from schema.info import Info
 from schema.node import Node, global_id
@@ -59,6 +59,10 @@ async def _following_counts(context: Context, users: Sequence[User]) -> list[obj
     return each(found, lambda counts: counts[1])
 
 
+async def _viewer_follows(context: Context, users: Sequence[User]) -> list[object]:
+    return list(await resolvers.follows.viewer_follows_each(context, [u.record.id for u in users]))
+
+
 @strawberry.type(description="A person with an account.")
 class User(Node):
     record: strawberry.Private[UserRecord]
@@ -88,6 +92,7 @@ class User(Node):
         return Profile.from_record(await resolvers.users.profile(info.context, self.record))
 
     @strawberry.field(description="Newest first: published posts, and drafts for the author.")
+    @batched(connections_of(resolvers.posts.by_authors, lambda: _post_type().from_record))
     async def posts(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[PostType]:
@@ -97,6 +102,7 @@ class User(Node):
         return connection(listing, Post.from_record)
 
     @strawberry.field(description="Newest follower first.")
+    @batched(connections_of(resolvers.follows.followers_of, lambda: User.from_record))
     async def followers(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[User]:
@@ -104,6 +110,7 @@ class User(Node):
         return connection(listing, User.from_record)
 
     @strawberry.field(description="Most recently followed first.")
+    @batched(connections_of(resolvers.follows.following_of, lambda: User.from_record))
     async def following(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[User]:
@@ -121,8 +128,15 @@ class User(Node):
         return await resolvers.follows.following_count(info.context, self.record.id)
 
     @strawberry.field(description="Whether the signed-in user follows this user.")
+    @batched(_viewer_follows)
     async def viewer_follows(self, info: Info) -> bool:
         return await resolvers.follows.viewer_follows(info.context, self.record.id)
+
+
+def _post_type() -> type[Post]:
+    from schema.posts import Post
+
+    return Post
 
 
 def user_or_none(record: UserRecord | None) -> User | None:
