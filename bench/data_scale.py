@@ -51,6 +51,7 @@ from http_compare import (
     free_port,
     interruptible,
     log_tail,
+    machine_speed,
     postgres,
     run_logged,
     start,
@@ -495,6 +496,7 @@ def main() -> int:
     args.sizes = [SIZES[name] for name in args.sizes]
     interruptible()
     started = time.monotonic()
+    print(f"machine speed: a fixed Python workload took {machine_speed():.0f} ms", flush=True)
     try:
         documents = queries()
         seeds, results = run(args, documents)
@@ -505,7 +507,8 @@ def main() -> int:
         print("data_scale: interrupted; everything it started is stopped", file=sys.stderr)
         return 130
     report(seeds, results, documents, args)
-    print(f"\n({time.monotonic() - started:.0f} s in all)")
+    print(f"\nmachine speed at the end: {machine_speed():.0f} ms")
+    print(f"({time.monotonic() - started:.0f} s in all)")
     return 0
 
 

@@ -283,6 +283,22 @@ def stop(server: Server) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def machine_speed() -> float:
+    """How many milliseconds a fixed pure-Python workload (JSON round trips and a sort,
+    in this process) takes now, best of three. On this shared machine the same commit's
+    figures move with it by a third or more from hour to hour; printed at the start and
+    the end of a run, it says which kind of hour the run had."""
+    payload = {"items": [{"id": i, "name": f"item {i}", "tags": ["a", "b"]} for i in range(2000)]}
+    best = float("inf")
+    for _ in range(3):
+        began = time.perf_counter()
+        for _ in range(10):
+            json.loads(json.dumps(payload))
+            sorted(range(20_000), key=lambda number: -number)
+        best = min(best, time.perf_counter() - began)
+    return best * 1000
+
+
 def wait_ready(servers: Sequence[Server]) -> None:
     """Until each server answers its smallest query with 200 (or fails with its log)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -948,6 +964,7 @@ def main() -> int:
         parser.error("--rounds, --seconds and --connections must be at least 1")
     interruptible()
     started = time.monotonic()
+    print(f"machine speed: a fixed Python workload took {machine_speed():.0f} ms", flush=True)
     try:
         results = run(args, lambda line: print(line, flush=True))
     except BenchFailure as failure:
@@ -959,6 +976,7 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nraw results in {args.json}")
+    print(f"machine speed at the end: {machine_speed():.0f} ms")
     print(f"({time.monotonic() - started:.0f} s in all)")
     return 0
 
