@@ -285,18 +285,18 @@ def stop(server: Server) -> None:
 
 def machine_speed() -> float:
     """How many milliseconds a fixed pure-Python workload (JSON round trips and a sort,
-    in this process) takes now, best of three. On this shared machine the same commit's
+    in this process) takes now, the median of five. On this shared machine the same commit's
     figures move with it by a third or more from hour to hour; printed at the start and
     the end of a run, it says which kind of hour the run had."""
     payload = {"items": [{"id": i, "name": f"item {i}", "tags": ["a", "b"]} for i in range(2000)]}
-    best = float("inf")
-    for _ in range(3):
+    times = []
+    for _ in range(5):
         began = time.perf_counter()
         for _ in range(10):
             json.loads(json.dumps(payload))
             sorted(range(20_000), key=lambda number: -number)
-        best = min(best, time.perf_counter() - began)
-    return best * 1000
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1000
 
 
 def wait_ready(servers: Sequence[Server]) -> None:
