@@ -38,6 +38,15 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         return own
 
 
+def single(values: Sequence[V | BaseException]) -> V:
+    """The one value of a batch of one (`load_each`, a resolver's `…_each`), its
+    exception raised: the per-object form of a batch, with the batch's rules."""
+    (value,) = values
+    if isinstance(value, BaseException):
+        raise value
+    return value
+
+
 def _settle(own: Future[V], shared: Future[V]) -> None:
     """Passes the shared load's outcome to one caller's future (asyncio.shield's job,
     without its overhead)."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datasources.documents.comments import CommentRecord
 from datasources.documents.object_ids import new_object_id
 from domain import MAX_COMMENT, Commented, PostStatus
+from loaders.base import single
 from resolvers import posts
 from resolvers.context import Context
 from resolvers.errors import FieldError, Forbidden, Outcome, UserErrorCode
 from resolvers.events import CommentAdded, announce
 from resolvers.notifications import notify
-from resolvers.pagination import Listing, load_listing, load_listings
+from resolvers.pagination import Listing, load_listings
 from resolvers.validation import check_text
 from resolvers.visibility import visible_comment, visible_post
 
@@ -19,7 +20,7 @@ async def of_post(
     ctx: Context, post_id: int, first: int | None, after: str | None
 ) -> Listing[CommentRecord]:
     """Top-level comments, oldest first (the post itself was already checked)."""
-    return await load_listing("comments", ctx.loaders.comments, post_id, first, after)
+    return single(await of_posts(ctx, [post_id], first, after))
 
 
 async def of_posts(
@@ -33,7 +34,7 @@ async def of_posts(
 async def replies(
     ctx: Context, comment_id: str, first: int | None, after: str | None
 ) -> Listing[CommentRecord]:
-    return await load_listing("replies", ctx.loaders.replies, comment_id, first, after)
+    return single(await replies_of(ctx, [comment_id], first, after))
 
 
 async def replies_of(

@@ -6,29 +6,23 @@ from typing import cast
 
 from datasources.relational.records import UserRecord
 from domain import Followed
-from loaders.base import PagedLoader
+from loaders.base import PagedLoader, single
 from resolvers.context import Context
 from resolvers.errors import FieldError, Outcome, UserErrorCode
 from resolvers.notifications import notify
-from resolvers.pagination import Listing, load_listing, load_listings
-
-
-async def _users(ctx: Context, listing: Listing[int]) -> Listing[UserRecord]:
-    return listing.replaced(await ctx.loaders.user_by_id.load_many(listing.items))
+from resolvers.pagination import Listing, load_listings
 
 
 async def followers(
     ctx: Context, user_id: int, first: int | None, after: str | None
 ) -> Listing[UserRecord]:
-    ids = await load_listing("followers", ctx.loaders.followers, user_id, first, after)
-    return await _users(ctx, ids)
+    return single(await followers_of(ctx, [user_id], first, after))
 
 
 async def following(
     ctx: Context, user_id: int, first: int | None, after: str | None
 ) -> Listing[UserRecord]:
-    ids = await load_listing("following", ctx.loaders.following, user_id, first, after)
-    return await _users(ctx, ids)
+    return single(await following_of(ctx, [user_id], first, after))
 
 
 async def followers_of(
@@ -87,10 +81,7 @@ async def follow_counts(ctx: Context, user_ids: list[int]) -> list[tuple[int, in
 
 
 async def viewer_follows(ctx: Context, user_id: int) -> bool:
-    reader = ctx.lenient_viewer()
-    if reader is None or reader.user_id == user_id:
-        return False
-    return bool(await ctx.loaders.viewer_follows.load((reader.user_id, user_id)))
+    return single(await viewer_follows_each(ctx, [user_id]))
 
 
 async def viewer_follows_each(ctx: Context, user_ids: list[int]) -> list[bool | BaseException]:

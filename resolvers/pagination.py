@@ -138,25 +138,16 @@ class Listing(Generic[T]):
         )
 
 
-async def load_listing(
-    listing: str, pages: PagedLoader[P, T], parent: P, first: int | None, after: str | None
-) -> Listing[T]:
-    """One page of `parent`'s relation through its (batching) loader; the relation's
-    count runs only if the client asks for totalCount."""
-    request = page_request(listing, first, after)
-    page = await pages.load((parent, request.first, request.after))
-    return Listing.of(listing, page, partial(pages.count, parent))
-
-
 async def load_listings(
     listing: str,
     sources: Sequence[tuple[PagedLoader[P, T], P]],
     first: int | None,
     after: str | None,
 ) -> list[Listing[T] | BaseException]:
-    """`load_listing` for many (loader, parent) pairs at once: every load starts before
-    any is awaited (one batch per loader), no task per parent; a parent whose page
-    failed has the exception in its place."""
+    """One page of each (loader, parent) pair's relation: every load starts before any
+    is awaited (one batch per loader), no task per parent; a parent whose page failed
+    has the exception in its place. The relation's count runs only if the client asks
+    for totalCount."""
     request = page_request(listing, first, after)
     found = await gather(
         *(pages.load((parent, request.first, request.after)) for pages, parent in sources),

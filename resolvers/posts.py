@@ -8,12 +8,12 @@ from datasources.events.outbox import RELATIONAL, OutboxEntry
 from datasources.relational.posts import PostRecord
 from datasources.stores import Datastores
 from domain import MAX_BODY, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE, TAG_PATTERN
-from loaders.base import PagedLoader
+from loaders.base import single
 from logs import get_logger
-from resolvers.context import Context, Viewer
+from resolvers.context import Context
 from resolvers.errors import FieldError, Forbidden, Outcome, UserErrorCode
 from resolvers.events import PostPublished, announce
-from resolvers.pagination import Listing, load_listing, load_listings, page_request
+from resolvers.pagination import Listing, load_listings, page_request
 from resolvers.validation import check_text, search_term
 from resolvers.visibility import can_read, visible_post
 
@@ -55,8 +55,7 @@ async def by_author(
     ctx: Context, author_id: int, first: int | None, after: str | None
 ) -> Listing[PostRecord]:
     """A user's posts: published ones, and their drafts too when they are the viewer."""
-    loader = _posts_of(ctx, ctx.lenient_viewer(), author_id)
-    return await load_listing("user-posts", loader, author_id, first, after)
+    return single(await by_authors(ctx, [author_id], first, after))
 
 
 async def by_authors(
@@ -64,13 +63,13 @@ async def by_authors(
 ) -> list[Listing[PostRecord] | BaseException]:
     """`by_author` for many authors at once."""
     reader = ctx.lenient_viewer()
-    sources = [(_posts_of(ctx, reader, author_id), author_id) for author_id in author_ids]
+    own = reader.user_id if reader is not None else None
+    loaders = ctx.loaders
+    sources = [
+        (loaders.all_posts if author_id == own else loaders.published_posts, author_id)
+        for author_id in author_ids
+    ]
     return await load_listings("user-posts", sources, first, after)
-
-
-def _posts_of(ctx: Context, reader: Viewer | None, author_id: int) -> PagedLoader[int, PostRecord]:
-    own = reader is not None and reader.user_id == author_id
-    return ctx.loaders.all_posts if own else ctx.loaders.published_posts
 
 
 def _check_title(title: str) -> FieldError | None:

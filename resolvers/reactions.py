@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datasources.relational.posts import PostRecord
 from domain import PostStatus, Reacted, ReactionKind
+from loaders.base import single
 from resolvers import posts
 from resolvers.context import Context
 from resolvers.errors import FieldError, Outcome, UserErrorCode
@@ -27,10 +28,7 @@ def kinds_counted(found: dict[str, int]) -> list[tuple[ReactionKind, int]]:
 
 
 async def of_viewer(ctx: Context, post_id: int) -> list[ReactionKind]:
-    reader = ctx.lenient_viewer()
-    if reader is None:
-        return []
-    return _in_order(await ctx.loaders.viewer_reactions.load((reader.user_id, post_id)))
+    return single(await of_viewer_each(ctx, [post_id]))
 
 
 async def of_viewer_each(
@@ -42,11 +40,12 @@ async def of_viewer_each(
         return [[] for _ in post_ids]
     keys = [(reader.user_id, post_id) for post_id in post_ids]
     found = await ctx.loaders.viewer_reactions.load_each(keys)
-    return [kinds if isinstance(kinds, BaseException) else _in_order(kinds) for kinds in found]
-
-
-def _in_order(kinds: list[str]) -> list[ReactionKind]:
-    return [kind for kind in ReactionKind if kind in kinds]
+    return [
+        kinds
+        if isinstance(kinds, BaseException)
+        else [kind for kind in ReactionKind if kind in kinds]
+        for kinds in found
+    ]
 
 
 async def _reactable(ctx: Context, post_id: int) -> Outcome[PostRecord]:
