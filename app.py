@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from datasources.stores import open_datastores_for
@@ -22,15 +21,12 @@ from schema import build_schema
 from settings import Settings, StartupFailure, load_settings_or_exit
 from telemetry.tracing import configure_or_exit as configure_tracing
 from telemetry.tracing import tracer
-from web.access_log import AccessLogMiddleware
-from web.body_limit import BodyLimitMiddleware
+from web.edge import Edge
 from web.graphiql import ASSETS_PATH, asset_routes
 from web.graphql_http import GraphQLOverHTTP
 from web.graphql_view import AgoraGraphQL
 from web.health import healthz, readyz
-from web.metrics import MetricsMiddleware, metrics_endpoint
-from web.request_id import RequestIdMiddleware
-from web.security_headers import SecurityHeadersMiddleware
+from web.metrics import metrics_endpoint
 from web.server_send import KeepServerSend
 from web.startup_failures import NoTracebackForLoggedStartupFailures
 from web.tracing import TracingMiddleware
@@ -105,28 +101,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(NoTracebackForLoggedStartupFailures),
             Middleware(KeepServerSend),  # outermost for WebSocket messages
             *([Middleware(TracingMiddleware)] if tracing else []),  # spans the rest
-            Middleware(RequestIdMiddleware),
-            Middleware(AccessLogMiddleware),
-            Middleware(MetricsMiddleware),
-            Middleware(SecurityHeadersMiddleware, production=settings.is_production),
             Middleware(
-                CORSMiddleware,
-                allow_origins=settings.allowed_origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
-                expose_headers=[
-                    "x-request-id",
-                    "ratelimit-limit",
-                    "ratelimit-remaining",
-                    "ratelimit-reset",
-                    "retry-after",
-                ],
-                max_age=600,
-            ),
-            Middleware(
-                BodyLimitMiddleware,
-                max_bytes=settings.max_body_bytes,
-                timeout_seconds=settings.body_timeout_seconds,
+                Edge,
+                production=settings.is_production,
+                allowed_origins=settings.allowed_origins,
+                max_body_bytes=settings.max_body_bytes,
+                body_timeout_seconds=settings.body_timeout_seconds,
             ),
         ],
         lifespan=lifespan,

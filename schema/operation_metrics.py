@@ -2,7 +2,7 @@
 trips it made, recorded through `telemetry.metrics`.
 
 Over HTTP the web layer counts the request once its response is ready
-(`web.metrics.MetricsMiddleware`): this extension tells it the operation's type and
+(`web.metrics.RequestCount`): this extension tells it the operation's type and
 (validated) name and, when the operation ran to its end here, the codes of its errors.
 Over WebSocket the extension counts each operation itself: a query or mutation when its
 result is sent, a subscription when it starts (then it is active until it ends) or when

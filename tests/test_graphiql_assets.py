@@ -19,8 +19,8 @@ from starlette.types import ASGIApp
 
 from app import create_app
 from support.apps import backend_settings
+from web.edge import Edge
 from web.graphiql import ASSETS_DIR, SCRIPTS, STYLESHEETS, VENDORED
-from web.security_headers import SecurityHeadersMiddleware
 
 HTML = {"accept": "text/html"}
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -200,7 +200,7 @@ async def test_html_without_its_own_policy_gets_the_api_policy() -> None:
         return HTMLResponse("<p>page</p>", headers={"content-security-policy": "script-src 'self'"})
 
     app = Starlette(routes=[Route("/plain", plain), Route("/own", own)])
-    async with client_of(SecurityHeadersMiddleware(app, production=False)) as http:
+    async with client_of(Edge(app, production=False)) as http:
         strict = await http.get("/plain")
         assert (
             strict.headers["content-security-policy"]

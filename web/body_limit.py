@@ -1,76 +1,84 @@
-"""Reads request bodies whole before anything parses them: bigger than the limit is
-413, slower than the time limit is 408 (the connection is then closed), so neither a
-huge nor a trickled body can hold the server's memory or a connection for long."""
+"""Request bodies are read whole before anything parses them (`web.edge` does it for
+POST, PUT and PATCH): bigger than the limit is 413, slower than the time limit is 408
+(the connection is then closed), so neither a huge nor a trickled body can hold the
+server's memory or a connection for long."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Send
+
+METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_seconds: float = 10.0) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.timeout_seconds = timeout_seconds
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    message: str
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send, 413, f"request body larger than {self.max_bytes} bytes")
-            return
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async with asyncio.timeout(self.timeout_seconds):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        return
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        await self._refuse(
-                            send, 413, f"request body larger than {self.max_bytes} bytes"
-                        )
-                        return
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        break
-        except TimeoutError:
-            await self._refuse(
-                send, 408, f"request body not received within {self.timeout_seconds:g} s"
-            )
-            return
-        body = b"".join(chunks)
-        replayed = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+def too_large(max_bytes: int) -> Refusal:
+    return Refusal(413, f"request body larger than {max_bytes} bytes")
 
-        await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send, status: int, message: str) -> None:
-        code = "PAYLOAD_TOO_LARGE" if status == 413 else "REQUEST_TIMEOUT"
-        payload = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+def declared_too_large(content_length: bytes | None, max_bytes: int) -> bool:
+    return content_length is not None and (
+        not content_length.isdigit() or int(content_length) > max_bytes
+    )
+
+
+async def read_body(
+    receive: Receive, max_bytes: int, timeout_seconds: float
+) -> bytes | Refusal | None:
+    """The whole body, or why it is refused; None when the client left first."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > max_bytes:
+                    return too_large(max_bytes)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        return Refusal(408, f"request body not received within {timeout_seconds:g} s")
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the body already read, then passes on to `receive`."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def refuse(send: Send, refusal: Refusal) -> None:
+    code = "PAYLOAD_TOO_LARGE" if refusal.status == 413 else "REQUEST_TIMEOUT"
+    payload = orjson.dumps({"errors": [{"message": refusal.message, "extensions": {"code": code}}]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": refusal.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

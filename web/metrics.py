@@ -4,7 +4,7 @@ over HTTP.
 /metrics is open in development. In production it answers 404 unless METRICS_TOKEN is
 set, and then only to `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).
 
-`MetricsMiddleware` counts every GET and POST to /graphql except the GraphiQL page: by
+`RequestCount` counts every GET and POST to /graphql except the GraphiQL page: by
 operation type and name (what `schema.operation_metrics` learnt of it; "(none)" when
 no operation was validated), by outcome (ok, errors, refused: 4xx, failed: 5xx), its
 latency, and the code of each error its response carries. The error codes of a
@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
 from settings import Settings
 from telemetry import metrics
@@ -73,73 +73,59 @@ def _error_codes(body: bytes) -> list[object]:
     return codes
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, receive, self._lifespan(send))
-            return
-        if (
-            scope["type"] != "http"
-            or scope["path"] != GRAPHQL_PATH
-            or scope["method"] not in {"GET", "POST"}
-            or (scope["method"] == "GET" and wants_ide(Request(scope)))
-        ):
-            await self.app(scope, receive, send)
-            return
-        await _CountedRequest(self.app, scope).run(receive, send)
-
-    @staticmethod
-    def _lifespan(send: Send) -> Send:
-        """Records when this process starts serving, and when it stops."""
-
-        async def send_lifespan(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                metrics.worker_started()
-            elif message["type"] == "lifespan.shutdown.complete":
-                metrics.worker_stopped()
-            await send(message)
-
-        return send_lifespan
+def counts(scope: Scope) -> bool:
+    """Whether an HTTP request is one `RequestCount` counts: GraphQL over HTTP, not the
+    GraphiQL page."""
+    method = scope["method"]
+    return (
+        scope["path"] == GRAPHQL_PATH
+        and method in {"GET", "POST"}
+        and not (method == "GET" and wants_ide(Request(scope)))
+    )
 
 
-class _CountedRequest:
+def reporting_lifespan(send: Send) -> Send:
+    """Records when this process starts serving, and when it stops."""
+
+    async def send_lifespan(message: Message) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            metrics.worker_started()
+        elif message["type"] == "lifespan.shutdown.complete":
+            metrics.worker_stopped()
+        await send(message)
+
+    return send_lifespan
+
+
+class RequestCount:
     """One HTTP request to /graphql, counted just before the last of its response is sent
-    (so a client that has the response sees it counted)."""
+    (so a client that has the response sees it counted). `web.edge` shows it each
+    response message (`sent`), tells it of a failure (`failed`) and ends it (`end`)."""
 
-    def __init__(self, app: ASGIApp, scope: Scope) -> None:
-        self.app = app
-        self.scope = scope
+    def __init__(self) -> None:
         self.started_at = time.perf_counter()
         self.status: int | None = None
         self.read_body = False
         self.body = bytearray()
         self.counted = False
+        self.record, self.token = metrics.begin_request()
 
-    async def run(self, receive: Receive, send: Send) -> None:
-        self.record, token = metrics.begin_request()
+    def sent(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._start(message)
+        elif message["type"] == "http.response.body":
+            self._body(message)
 
-        async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self._start(message)
-            elif message["type"] == "http.response.body":
-                self._body(message)
-            await send(message)
+    def failed(self) -> None:
+        if not self.counted:
+            self._count(500, [])
 
-        try:
-            await self.app(self.scope, receive, counting_send)
-        except BaseException:
-            if not self.counted:
-                self._count(500, [])
-            raise
-        finally:
-            metrics.end_request(token)
-            # The reader holds the operation's context, hence its result and the request,
-            # which holds this: a cycle that only the collector would free, with the
-            # whole response in it. Broken here, they are freed as soon as unused.
-            self.record.error_codes = None
+    def end(self) -> None:
+        metrics.end_request(self.token)
+        # The reader holds the operation's context, hence its result and the request,
+        # which holds this: a cycle that only the collector would free, with the
+        # whole response in it. Broken here, they are freed as soon as unused.
+        self.record.error_codes = None
         # No response at all: the client left before one was made; nothing to count.
 
     def _start(self, message: Message) -> None:

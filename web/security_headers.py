@@ -1,4 +1,4 @@
-"""Security headers on every HTTP response.
+"""Security headers on every HTTP response (`web.edge` adds them).
 
 API responses forbid everything a browser could do with them (no framing, no
 sniffing, no scripts). A response that sets its own Content-Security-Policy keeps it: the
@@ -7,9 +7,6 @@ styles. Every other response, HTML included, gets the API's `default-src 'none'`
 """
 
 from __future__ import annotations
-
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COMMON = {
     "x-content-type-options": "nosniff",
@@ -21,24 +18,13 @@ DEFAULT_CSP = {"content-security-policy": "default-src 'none'; frame-ancestors '
 PRODUCTION = {"strict-transport-security": "max-age=31536000; includeSubDomains"}
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, production: bool) -> None:
-        self.app = app
-        self.production = production
+def security_headers(*, production: bool) -> list[tuple[bytes, bytes]]:
+    """The headers, raw, in the order they are added."""
+    chosen = {**COMMON, **DEFAULT_CSP, **(PRODUCTION if production else {})}
+    return [(name.encode(), value.encode("latin-1")) for name, value in chosen.items()]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                extra = {**COMMON, **DEFAULT_CSP}
-                if self.production:
-                    extra.update(PRODUCTION)
-                for name, value in extra.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def add_missing(raw: list[tuple[bytes, bytes]], defaults: list[tuple[bytes, bytes]]) -> None:
+    """Appends each default header the response does not set itself."""
+    present = {name.lower() for name, _ in raw}
+    raw.extend(header for header in defaults if header[0] not in present)
