@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
-            Route("/graphql", graphql_http.__call__, methods=["GET", "POST"]),
+            Route("/graphql", graphql_http, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Mount(ASSETS_PATH, routes=asset_routes(production=settings.is_production)),
         ],

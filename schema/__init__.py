@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from starlette.websockets import WebSocket
@@ -58,9 +59,46 @@ class OperationRules(SchemaExtension):
         yield
 
 
+class OperationExecution(ExecutionContext):
+    """Strawberry's execution context, which works out the operation's type once per
+    document: Strawberry's walks the document for it on every read, four times an
+    operation."""
+
+    @property
+    def operation_type(self) -> OperationType:
+        document = self.graphql_document
+        known = self.__dict__.get("_known_type")
+        if known is not None and known[0] is document:
+            return known[1]
+        found = super().operation_type
+        self.__dict__["_known_type"] = (document, found)
+        return found
+
+
 class AgoraSchema(ChainRunningSchema):
     # Set by build_schema once the GraphQL schema exists.
     document_checks: DocumentChecks
+
+    def _create_execution_context(
+        self,
+        query: str | None,
+        allowed_operation_types: Iterable[OperationType],
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionContext:
+        return OperationExecution(
+            query=query,
+            schema=self,
+            allowed_operations=allowed_operation_types,
+            context=context_value,
+            root_value=root_value,
+            variables=variable_values,
+            provided_operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -76,7 +77,13 @@ def current_admission() -> Admission | None:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(round(epoch), UTC).isoformat().replace("+00:00", "Z")
+    return _iso_second(round(epoch))
+
+
+@lru_cache(maxsize=64)
+def _iso_second(second: int) -> str:
+    # Cached: the reset time of a budget's window is the same for every request in it.
+    return datetime.fromtimestamp(second, UTC).isoformat().replace("+00:00", "Z")
 
 
 def budget_key(context: Any) -> str:

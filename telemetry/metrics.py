@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -248,6 +249,20 @@ def outcome_of_status(status: int, has_errors: bool) -> str:
     return "errors" if has_errors else "ok"
 
 
+# Labelled children, kept: prometheus_client's `labels()` takes a lock and checks its
+# arguments on every call, four times a request. Label values are bounded (operation
+# names are capped at MAX_OPERATION_NAMES), so these stay small.
+_children: dict[tuple[object, ...], Any] = {}
+
+
+def _child(metric: Any, *label_values: str) -> Any:
+    key = (metric, *label_values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*label_values)
+    return child
+
+
 def record_request(
     transport: str,
     operation_type: str,
@@ -256,9 +271,9 @@ def record_request(
     error_codes: Iterable[object] = (),
     duration: float | None = None,
 ) -> None:
-    REQUESTS.labels(transport, operation_type, operation_name, outcome).inc()
+    _child(REQUESTS, transport, operation_type, operation_name, outcome).inc()
     if duration is not None:
-        REQUEST_DURATION.labels(transport, operation_type).observe(duration)
+        _child(REQUEST_DURATION, transport, operation_type).observe(duration)
     record_errors(transport, error_codes)
 
 
@@ -269,12 +284,12 @@ def refused(transport: str, code: str) -> None:
 
 def record_errors(transport: str, codes: Iterable[object]) -> None:
     for code in codes:
-        ERRORS.labels(transport, error_code(code)).inc()
+        _child(ERRORS, transport, error_code(code)).inc()
 
 
 def record_round_trips(operation_type: str, sql: int, mongodb: int) -> None:
-    SQL_STATEMENTS.labels(operation_type).observe(sql)
-    MONGODB_COMMANDS.labels(operation_type).observe(mongodb)
+    _child(SQL_STATEMENTS, operation_type).observe(sql)
+    _child(MONGODB_COMMANDS, operation_type).observe(mongodb)
 
 
 # -- WebSocket and subscriptions ------------------------------------------------------------

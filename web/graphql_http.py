@@ -21,6 +21,7 @@ import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -166,7 +167,13 @@ class GraphQLOverHTTP:
             trusted_only=settings.trusted_documents_only,
         )
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The route's ASGI app. Starlette would wrap a request-to-response function in
+        an exception handler of its own per request; `respond` answers every exception."""
+        response = await self.respond(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
         if wants_ide(request):
             if self.settings.is_production:
                 return Response(status_code=404)

@@ -7,6 +7,7 @@ in the `X-Request-ID` response header (`web.edge` does both).
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ def current_request_id() -> str:
 def request_id_for(incoming: bytes) -> str:
     """The id of a request that came with `incoming` as its X-Request-ID (b"" if none)."""
     text = incoming.decode("latin-1")
-    return text if _SAFE.fullmatch(text) else uuid.uuid4().hex
+    return text if _SAFE.fullmatch(text) else os.urandom(16).hex()
 
 
 @contextmanager
