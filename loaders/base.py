@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from asyncio import Future, gather
+from asyncio import CancelledError, Future
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from functools import partial
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -26,8 +26,23 @@ class Loader(DataLoader[K, V], Generic[K, V]):
 
     async def load_each(self, keys: Sequence[K]) -> list[V | BaseException]:
         """One load per key, in key order; a key whose load fails has its exception in
-        its place (load_many would fail them all), as a resolver per key would see it."""
-        return await gather(*(self.load(key) for key in keys), return_exceptions=True)
+        its place (load_many would fail them all), as a resolver per key would see it.
+
+        The loads' shared futures are waited for one at a time, each through a waiter
+        of this caller's own (a cancelled caller cancels only that): a batch settles all
+        its futures at once, so this wakes about once per batch, not once per key (a
+        future and a callback per key less than a `load` per key, gathered)."""
+        shared: list[Future[V]] = [DataLoader.load(self, key) for key in keys]
+        try:
+            for future in shared:
+                if not future.done():
+                    await _settled(future)
+        except CancelledError:
+            for future in shared:
+                if not future.done():
+                    future.add_done_callback(_retrieve)
+            raise
+        return [_outcome(future) for future in shared]
 
     def load(self, key: K) -> Future[V]:
         shared = super().load(key)
@@ -45,6 +60,32 @@ def single(values: Sequence[V | BaseException]) -> V:
     if isinstance(value, BaseException):
         raise value
     return value
+
+
+def _settled(shared: Future[Any]) -> Future[None]:
+    """Done when `shared` is, however it ends; cancelling it leaves `shared` alone."""
+    waiter: Future[None] = shared.get_loop().create_future()
+    shared.add_done_callback(partial(_wake, waiter))
+    return waiter
+
+
+def _wake(waiter: Future[None], shared: Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _retrieve(future: Future[Any]) -> None:
+    """Marks a failed load's exception as seen: its caller has gone."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _outcome(future: Future[Any]) -> Any:
+    """The future's value, or its exception in its place."""
+    if future.cancelled():
+        return CancelledError()
+    error = future.exception()
+    return future.result() if error is None else error
 
 
 def _settle(own: Future[V], shared: Future[V]) -> None:
