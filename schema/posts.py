@@ -56,6 +56,10 @@ async def _comment_counts(context: Context, posts: Sequence[Post]) -> list[objec
     return each(found, int)
 
 
+# By value: an Enum called with its value takes ten times as long (a page builds 100).
+_STATUSES = {status.value: status for status in PostStatus}
+
+
 @strawberry.type(description="Something a user wrote. Drafts are visible to their author only.")
 class Post(Node):
     record: strawberry.Private[PostRecord]
@@ -78,7 +82,7 @@ class Post(Node):
             updated_at=record.updated_at,
             published_at=record.published_at,
             tags=list(record.tags),
-            status=PostStatus(record.status),
+            status=_STATUSES[record.status],
         )
 
     @strawberry.field

@@ -63,6 +63,10 @@ async def _viewer_follows(context: Context, users: Sequence[User]) -> list[objec
     return list(await resolvers.follows.viewer_follows_each(context, [u.record.id for u in users]))
 
 
+# By value, as schema.posts reads statuses.
+_ROLES = {role.value: role for role in Role}
+
+
 @strawberry.type(description="A person with an account.")
 class User(Node):
     record: strawberry.Private[UserRecord]
@@ -79,7 +83,7 @@ class User(Node):
             handle=record.handle,
             display_name=record.display_name,
             created_at=record.created_at,
-            role=Role(record.role),
+            role=_ROLES[record.role],
         )
 
     @strawberry.field(description="Visible to the user themself and to admins; null otherwise.")

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
@@ -35,9 +34,13 @@ from datasources.documents.time_keys import (
 from datasources.events.outbox import OutboxEntry
 from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
 
+# A record from values already in field order, without NamedTuple's argument parsing.
+_new = tuple.__new__
 
-@dataclass(frozen=True)
-class CommentRecord:
+
+class CommentRecord(NamedTuple):
+    """A tuple, as PostRecord is, for the time it takes to build one."""
+
     id: str
     post_id: int
     author_id: int
@@ -52,14 +55,18 @@ class CommentRecord:
 
     @classmethod
     def from_document(cls, doc: Document) -> CommentRecord:
-        return cls(
-            id=str(doc["_id"]),
-            post_id=int(doc["post_id"]),
-            author_id=int(doc["author_id"]),
-            parent_id=doc.get("parent_id"),
-            body=doc["body"],
-            created_at=doc["created_at"],
-            edited_at=doc.get("edited_at"),
+        get = doc.get
+        return _new(
+            cls,
+            (
+                str(doc["_id"]),
+                int(doc["post_id"]),
+                int(doc["author_id"]),
+                get("parent_id"),
+                doc["body"],
+                doc["created_at"],
+                get("edited_at"),
+            ),
         )
 
 

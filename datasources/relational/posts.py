@@ -8,9 +8,8 @@ no read method returns or counts it, and `purge` removes it later.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVarTuple
+from typing import Any, NamedTuple, TypeVarTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -41,12 +40,17 @@ Ts = TypeVarTuple("Ts")
 # The event to record in the transaction that publishes a post.
 Announce = Callable[["PostRecord"], OutboxEntry]
 
+# A record from values already in field order, without NamedTuple's argument parsing.
+_new = tuple.__new__
+
 DRAFT = PostStatus.DRAFT.value
 PUBLISHED = PostStatus.PUBLISHED.value
 
 
-@dataclass(frozen=True)
-class PostRecord:
+class PostRecord(NamedTuple):
+    """Immutable: a tuple rather than a frozen dataclass, which takes ten times as long
+    to build (a page of 100 posts builds 100 of them)."""
+
     id: int
     author_id: int
     title: str
@@ -68,17 +72,20 @@ class PostRecord:
         """From a row whose first columns are `_COLUMNS`, in their order: read by
         position, a tenth of the time of reading ten columns by name."""
         (id_, author_id, title, body, tags, status, created, updated, published, sort_at) = row[:10]
-        return cls(
-            id=id_,
-            author_id=author_id,
-            title=title,
-            body=body,
-            tags=tuple(tags or ()),
-            status=status,
-            created_at=utc(created),
-            updated_at=utc(updated),
-            published_at=utc(published) if published is not None else None,
-            sort_at=utc(sort_at),
+        return _new(
+            cls,
+            (
+                id_,
+                author_id,
+                title,
+                body,
+                tuple(tags or ()),
+                status,
+                utc(created),
+                utc(updated),
+                utc(published) if published is not None else None,
+                utc(sort_at),
+            ),
         )
 
     @property
