@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from graphql import GraphQLError
@@ -14,6 +15,7 @@ from strawberry.types.graphql import OperationType
 from schema.access_log import OperationForAccessLog
 from schema.admission import AdmissionControl
 from schema.comments import Comment
+from schema.date_times import DATE_TIME
 from schema.document_checks import DocumentChecks
 from schema.errors import ErrorPolicy, log_errors
 from schema.extension_chain import ChainRunningSchema, ExtensionChain
@@ -141,6 +143,7 @@ def build_schema(*, production: bool, planned: bool = True) -> AgoraSchema:
         types=[User, Post, Comment, Notification],
         extensions=[chain],
         execution_context_class=PlannedExecutor if planned else None,
+        scalar_overrides={datetime: DATE_TIME},
     )
     if production:
         hide_types(schema._schema)
