@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from asyncio import gather
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -149,12 +148,13 @@ def user_or_none(record: UserRecord | None) -> User | None:
 
 async def users_of(
     context: Context, user_ids: Sequence[int], owners: Sequence[str]
-) -> list[User | Exception]:
+) -> list[User | BaseException]:
     """`user_of` for many records at once."""
-    loader = context.loaders.user_by_id
-    found = await gather(*(loader.load(user_id) for user_id in user_ids))
+    found = await context.loaders.user_by_id.load_each(user_ids)
     return [
-        User.from_record(record)
+        record
+        if isinstance(record, BaseException)
+        else User.from_record(record)
         if record is not None
         else LookupError(f"{owner} refers to missing user {user_id}")
         for record, user_id, owner in zip(found, user_ids, owners, strict=True)

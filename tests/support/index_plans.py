@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import re
 import sqlite3
 import sys
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +96,9 @@ def named_loaders(build: Callable[..., Any]) -> Callable[..., Any]:
 
     def build_named(*args: Any, **kwargs: Any) -> Any:
         built = build(*args, **kwargs)
-        for loader in dataclasses.fields(built):
-            setattr(getattr(built, loader.name), LOADER_NAME, loader.name)
+        for name, member in vars(type(built)).items():
+            if isinstance(member, cached_property):  # a loader, built here
+                setattr(getattr(built, name), LOADER_NAME, name)
         return built
 
     return build_named
