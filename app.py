@@ -90,10 +90,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     return Starlette(
         routes=[
+            # First: nearly every request takes it, and the router tries them in order.
+            Route("/graphql", graphql_http, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
-            Route("/graphql", graphql_http, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Mount(ASSETS_PATH, routes=asset_routes(production=settings.is_production)),
         ],

@@ -77,7 +77,21 @@ def _processors(*, json: bool) -> tuple[list[Any], Any]:
     return shared, renderer
 
 
+# The level configure_logging set last (0: not configured, structlog decides).
+_configured_level = logging.NOTSET
+
+
+def enabled_for(level: int) -> bool:
+    """Whether configure_logging's level lets a line at `level` through: a hot path asks
+    before making a line (a call on a logger costs a few microseconds even when its
+    level is off, the price of loggers that follow every reconfiguration)."""
+    return level >= _configured_level
+
+
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
+    global _configured_level
+    found = logging.getLevelName(level)
+    _configured_level = found if isinstance(found, int) else logging.NOTSET
     shared, renderer = _processors(json=json)
     structlog.configure(
         processors=[

@@ -5,11 +5,12 @@ are logged at DEBUG: they come every few seconds."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from starlette.types import Scope
 
-from logs import get_logger
+from logs import enabled_for, get_logger
 
 log = get_logger("agora.access")
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -17,6 +18,9 @@ PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 def log_request(scope: Scope, status: int, started: float) -> None:
     """`started`: the request's `time.perf_counter()` on arrival."""
+    probe = scope["path"] in PROBES
+    if not enabled_for(logging.DEBUG if probe else logging.INFO):
+        return
     state = scope.get("state", {})
     operation = state.get("operation")
     fields = {
@@ -30,5 +34,5 @@ def log_request(scope: Scope, status: int, started: float) -> None:
     stats = state.get("query_stats")
     if stats is not None:
         fields["sql"], fields["mongo"] = stats["sql"], stats["mongo"]
-    write = log.debug if scope["path"] in PROBES else log.info
+    write = log.debug if probe else log.info
     write("request", **fields)
