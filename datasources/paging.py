@@ -32,6 +32,9 @@ class Page(Generic[T]):
     keys: Sequence[Key] = field(default_factory=list)  # one per item: its sort key
     has_next: bool = False
     has_previous: bool = False
+    # How many items the whole listing holds, when the statement that read the page
+    # read that too (a kept counter, in the same round trip); None otherwise.
+    total: int | None = None
 
     def map(self, convert: Callable[[T], U]) -> Page[U]:
         """The same page (keys included) with every item converted."""
@@ -40,6 +43,7 @@ class Page(Generic[T]):
             keys=self.keys,
             has_next=self.has_next,
             has_previous=self.has_previous,
+            total=self.total,
         )
 
 
@@ -90,7 +94,9 @@ class Computed(Sequence[U]):
         return self.function(self.items[index])
 
 
-def page_from_rows(rows: Sequence[T], request: PageRequest, key: Callable[[T], Key]) -> Page[T]:
+def page_from_rows(
+    rows: Sequence[T], request: PageRequest, key: Callable[[T], Key], total: int | None = None
+) -> Page[T]:
     """Builds a page from up to `first + 1` rows fetched in order (the extra row
     only tells whether there is a next page)."""
     items = list(rows[: request.first])
@@ -99,6 +105,7 @@ def page_from_rows(rows: Sequence[T], request: PageRequest, key: Callable[[T], K
         keys=Computed(items, key),
         has_next=len(rows) > request.first,
         has_previous=request.after is not None,
+        total=total,
     )
 
 

@@ -36,11 +36,13 @@ async def list_published(
     term = search_term(search)
     posts = ctx.stores.relational.posts
     page = await posts.list_published(request, author_id=author_id, tag=tag, search=term)
-    return Listing.of(
-        "posts",
-        page,
-        lambda: posts.count_published(author_id=author_id, tag=tag, search=term),
-    )
+
+    async def total() -> int:
+        if page.total is not None:
+            return page.total
+        return await posts.count_published(author_id=author_id, tag=tag, search=term)
+
+    return Listing.of("posts", page, total)
 
 
 async def feed(ctx: Context, first: int | None, after: str | None) -> Listing[PostRecord]:

@@ -87,3 +87,45 @@ async def test_query_stats_are_in_extensions_in_development(gql: GraphQLClient) 
     body = await gql("{ posts(first: 1) { edges { node { id } } } }")
     assert body["extensions"]["queryStats"]["sql"] >= 1
     assert body["extensions"]["queryStats"]["mongo"] == 0
+
+
+TOTAL = """
+query($after: String, $tag: String) {
+  posts(first: 1, after: $after, tag: $tag) {
+    totalCount
+    pageInfo { endCursor }
+    edges { node { id } }
+  }
+}
+"""
+
+
+async def test_a_page_of_every_post_reads_its_total_count_in_the_same_statement(
+    app_server: RunningApp, gql: GraphQLClient
+) -> None:
+    """The kept count of published posts comes with the page's rows; a filtered
+    listing counts its own posts, in a second statement."""
+    posts = app_server.app.state.stores.relational.posts
+    author = int(key_of((await register(gql)).id))
+    tag = f"tc{uuid.uuid4().hex[:10]}"
+
+    async def listed(**variables: str | None) -> tuple[int, str, dict[str, int]]:
+        body = await gql(TOTAL, variables)
+        assert "errors" not in body, body["errors"]
+        page = body["data"]["posts"]
+        return page["totalCount"], page["pageInfo"]["endCursor"], body["extensions"]["queryStats"]
+
+    before, _, _ = await listed()
+    for i in range(2):
+        await posts.create(author, f"counted {i}", "body", [tag], True)
+    await posts.create(author, "a draft", "body", [tag], False)
+
+    total, cursor, stats = await listed()
+    assert total == before + 2
+    assert stats == {"sql": 1, "mongo": 0}
+    total, _, stats = await listed(after=cursor)
+    assert total == before + 2
+    assert stats == {"sql": 1, "mongo": 0}
+    total, _, stats = await listed(tag=tag)
+    assert total == 2
+    assert stats == {"sql": 2, "mongo": 0}

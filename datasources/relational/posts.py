@@ -132,14 +132,17 @@ def _visible() -> ColumnElement[bool]:
 # The hottest reads, built once: posts by id (a loader's batch), the first page of
 # every published post, and the kept count of published posts.
 _BY_ID = by_ids(select(*_COLUMNS).where(_visible()), Post.id)
+_PUBLISHED_COUNT = select(Counter.value).where(Counter.name == PUBLISHED_POSTS)
+# A listing of every published post reads the kept count beside its rows, after
+# `_COLUMNS`: a totalCount asked with the page costs no round trip of its own.
+_WITH_PUBLISHED_COUNT = (*_COLUMNS, _PUBLISHED_COUNT.scalar_subquery())
 _FIRST_PUBLISHED = (
-    select(*_COLUMNS)
+    select(*_WITH_PUBLISHED_COUNT)
     .where(Post.status == PUBLISHED)
     .where(_visible())
     .order_by(*_NEWEST_FIRST)
     .limit(bindparam("limit"))
 )
-_PUBLISHED_COUNT = select(Counter.value).where(Counter.name == PUBLISHED_POSTS)
 
 
 def _published_not_by_index(is_sqlite: bool) -> ColumnElement[bool]:
@@ -327,12 +330,17 @@ class PostRepository:
     ) -> Page[PostRecord]:
         """Published posts, newest first, optionally of one author, with one tag, or
         containing `search` (case-insensitively) in the title or body."""
-        if page.after is None and author_id is None and tag is None and not search:
-            return await self._page(_FIRST_PUBLISHED, page, {"limit": page.first + 1})
+        every = author_id is None and tag is None and not search
+        if page.after is None and every:
+            return await self._page(
+                _FIRST_PUBLISHED, page, {"limit": page.first + 1}, with_count=True
+            )
         after = parse_time_key(page.after)
-        query = self._filtered(select(*_COLUMNS), author_id=author_id, tag=tag, search=search)
+        columns = _WITH_PUBLISHED_COUNT if every else _COLUMNS
+        query = self._filtered(select(*columns), author_id=author_id, tag=tag, search=search)
         query = query.where(before_key(Post.sort_at, Post.id, after))
-        return await self._page(query.order_by(*_NEWEST_FIRST).limit(page.first + 1), page)
+        query = query.order_by(*_NEWEST_FIRST).limit(page.first + 1)
+        return await self._page(query, page, with_count=every)
 
     async def count_published(
         self, *, author_id: int | None = None, tag: str | None = None, search: str | None = None
@@ -425,10 +433,20 @@ class PostRepository:
         )
 
     async def _page(
-        self, query: Select[*Ts], page: PageRequest, parameters: dict[str, Any] | None = None
+        self,
+        query: Select[*Ts],
+        page: PageRequest,
+        parameters: dict[str, Any] | None = None,
+        *,
+        with_count: bool = False,
     ) -> Page[PostRecord]:
+        """`with_count`: the query's column after `_COLUMNS` is the listing's count."""
         rows = await self._store.rows(query, parameters)
-        return page_from_rows([PostRecord.from_columns(r) for r in rows], page, key_of)
+        total = None
+        if with_count and rows:
+            counted: Any = rows[0][len(_COLUMNS)]
+            total = int(counted or 0)
+        return page_from_rows([PostRecord.from_columns(r) for r in rows], page, key_of, total)
 
     @staticmethod
     async def _lock_visible(session: AsyncSession, post_id: int) -> Post | None:

@@ -348,11 +348,41 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def _without_scalar_subqueries(sql: str) -> str:
+    """The statement with each parenthesized `(SELECT …)` removed: a scalar subquery
+    (a kept count read beside a page) has its own plan lines, judged on their own."""
+    out, i = [], 0
+    while (start := sql.upper().find("(SELECT", i)) != -1:
+        out.append(sql[i:start])
+        depth, j = 0, start
+        while j < len(sql):
+            depth += {"(": 1, ")": -1}.get(sql[j], 0)
+            j += 1
+            if depth == 0:
+                break
+        i = j
+    out.append(sql[i:])
+    return "".join(out)
+
+
+def _outer_plan(plan: Sequence[str]) -> list[str]:
+    """The plan's lines for the statement itself: not its scalar subqueries' (each a
+    "SCALAR SUBQUERY n" line with its own lines indented below it)."""
+    outer, inside = [], False
+    for line in plan:
+        if not line.startswith(" "):
+            inside = line.startswith("SCALAR SUBQUERY")
+            if not inside:
+                outer.append(line)
+    return outer
+
+
 def _sqlite_ordered_walk(sql: str, plan: Sequence[str], columns: frozenset[str]) -> bool:
     """A single-table statement that reads an index in order and stops after LIMIT rows:
     no join, no sort of its own, and no condition but on the index's columns (which
-    the walk's position serves) or a harmless one."""
-    if re.search(r"\bJOIN\b", sql, re.IGNORECASE) or len(plan) != 1:
+    the walk's position serves) or a harmless one. Scalar subqueries aside."""
+    sql = _without_scalar_subqueries(sql)
+    if re.search(r"\bJOIN\b", sql, re.IGNORECASE) or len(_outer_plan(plan)) != 1:
         return False
     if _LIMIT_AT_END.search(sql.strip()) is None:
         return False
