@@ -53,6 +53,25 @@ class _ListedEdge(Edge[T]):
         return self._cursors[self._index]
 
 
+class _ListedPageInfo(PageInfo):
+    """Page info whose first and last cursors are encoded only if a client reads them,
+    as `_ListedEdge`'s: a connection per object (the comments of each post, the replies
+    of each comment) made two each, which few queries ask for."""
+
+    def __init__(self, cursors: Sequence[str], has_next_page: bool, has_previous_page: bool):
+        self._cursors = cursors
+        self.has_next_page = has_next_page
+        self.has_previous_page = has_previous_page
+
+    @property
+    def start_cursor(self) -> str | None:  # type: ignore[override]
+        return self._cursors[0] if self._cursors else None
+
+    @property
+    def end_cursor(self) -> str | None:  # type: ignore[override]
+        return self._cursors[-1] if self._cursors else None
+
+
 def connection(listing: Listing[R], convert: Callable[[R], T]) -> Connection[T]:
     cursors = listing.cursors
     if len(cursors) != len(listing.items):
@@ -62,12 +81,7 @@ def connection(listing: Listing[R], convert: Callable[[R], T]) -> Connection[T]:
     ]
     return Connection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=listing.has_next,
-            has_previous_page=listing.has_previous,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
-        ),
+        page_info=_ListedPageInfo(cursors, listing.has_next, listing.has_previous),
         total=listing.total,
     )
 

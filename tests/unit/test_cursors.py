@@ -153,12 +153,14 @@ def _counted_page(size: int) -> tuple[Page[int], list[int]]:
 def test_a_connection_encodes_only_the_cursors_read() -> None:
     page, asked = _counted_page(100)
     built = connection(Listing.of("posts", page, _no_total), str)
-    # The page's start and end cursors, and no edge's until it is read.
-    assert sorted(asked) == [1, 100]
+    # No cursor until one is read: not the page's start or end, not an edge's.
+    assert asked == []
     assert built.page_info.end_cursor == encode_cursor("posts", (WHEN, 100))
     assert [edge.node for edge in built.edges[:2]] == ["1", "2"]
-    assert sorted(asked) == [1, 100]
+    assert sorted(asked) == [100]
     assert built.edges[41].cursor == encode_cursor("posts", (WHEN, 42))
+    assert sorted(asked) == [42, 100]
+    assert built.page_info.start_cursor == encode_cursor("posts", (WHEN, 1))
     assert sorted(asked) == [1, 42, 100]
     assert [edge.cursor for edge in built.edges] == [
         encode_cursor("posts", (WHEN, row)) for row in range(1, 101)
@@ -174,3 +176,11 @@ def test_replacing_items_keeps_each_kept_item_with_its_own_cursor() -> None:
         encode_cursor("posts", (WHEN, 1)),
         encode_cursor("posts", (WHEN, 4)),
     ]
+
+
+def test_an_empty_connection_has_no_start_or_end_cursor() -> None:
+    page, asked = _counted_page(0)
+    built = connection(Listing.of("posts", page, _no_total), str)
+    assert (built.page_info.start_cursor, built.page_info.end_cursor) == (None, None)
+    assert (built.page_info.has_next_page, built.page_info.has_previous_page) == (True, False)
+    assert asked == []
