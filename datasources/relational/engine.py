@@ -19,6 +19,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +82,47 @@ def create_engine(url: str, *, statement_timeout_seconds: float | None = None) -
     return engine
 
 
-def _postgres_time_limits(seconds: float | None) -> dict[str, Any]:
+def _postgres_connect_args(seconds: float | None) -> dict[str, Any]:
+    # Per session, so they also hold inside transactions and for the connection's
+    # whole life in the pool. Timestamps are read as ISO text (see _timestamps_as_text).
+    settings = {"DateStyle": "ISO"}
     if seconds is None:
-        return {}
-    return {
-        # Per session, so it also holds for statements inside transactions and for
-        # the connection's whole life in the pool.
-        "server_settings": {"statement_timeout": str(max(1, round(seconds * 1000)))},
-        "command_timeout": seconds + CLIENT_TIMEOUT_MARGIN_SECONDS,
-    }
+        return {"server_settings": settings}
+    settings["statement_timeout"] = str(max(1, round(seconds * 1000)))
+    return {"server_settings": settings, "command_timeout": seconds + CLIENT_TIMEOUT_MARGIN_SECONDS}
+
+
+@functools.lru_cache(maxsize=16_384)
+def _utc_from_timestamp_text(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def _timestamp_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        # A naive value is UTC, as every value Agora stores.
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+    return str(value)
+
+
+def _timestamps_as_text(engine: AsyncEngine) -> None:
+    """PostgreSQL sends `timestamptz` values as ISO text, read through a bounded cache
+    into UTC datetimes (the values asyncpg's binary codec gives). asyncpg decodes a
+    binary timestamp in about 1 µs, half of the CPU of reading a page of posts (four
+    timestamps a row); the same rows are read again and again, and a cached text
+    costs a fifth of that."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.run_async(
+            lambda connection: connection.set_type_codec(
+                "timestamptz",
+                schema="pg_catalog",
+                encoder=_timestamp_text,
+                decoder=_utc_from_timestamp_text,
+                format="text",
+            )
+        )
 
 
 def _create_engine(url: str, statement_timeout_seconds: float | None) -> AsyncEngine:
@@ -99,15 +132,17 @@ def _create_engine(url: str, statement_timeout_seconds: float | None) -> AsyncEn
         # ROLLBACK on the wire). A dead connection (a restarted or failed-over server)
         # fails its statement instead; SQLAlchemy then replaces every pooled connection
         # opened before the failure, and Sessions retries a read once (sessions.py).
-        return create_async_engine(
+        postgres = create_async_engine(
             url,
             pool_size=10,
             max_overflow=10,
             pool_recycle=1800,
             hide_parameters=True,  # errors and logs must not carry emails or hashes
-            connect_args=_postgres_time_limits(statement_timeout_seconds),
+            connect_args=_postgres_connect_args(statement_timeout_seconds),
             json_deserializer=orjson.loads,  # a tenth of json.loads's time for tags
         )
+        _timestamps_as_text(postgres)
+        return postgres
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # No ROLLBACK when a connection goes back to the pool (a thread hop per read):
