@@ -13,6 +13,7 @@ import resolvers.posts
 import resolvers.users
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.records import UserRecord
+from loaders.base import single
 from resolvers.context import Context
 from schema.batches import batched, each
 from schema.connections import Connection, connection, connections_of
@@ -152,19 +153,22 @@ async def users_of(
     """`user_of` for many records at once."""
     found = await context.loaders.user_by_id.load_each(user_ids)
     return [
-        record
-        if isinstance(record, BaseException)
-        else User.from_record(record)
-        if record is not None
-        else LookupError(f"{owner} refers to missing user {user_id}")
+        _user_or_error(record, user_id, owner)
         for record, user_id, owner in zip(found, user_ids, owners, strict=True)
     ]
+
+
+def _user_or_error(
+    record: UserRecord | BaseException | None, user_id: int, owner: str
+) -> User | BaseException:
+    if isinstance(record, BaseException):
+        return record  # the load failed: this object's error
+    if record is None:
+        return LookupError(f"{owner} refers to missing user {user_id}")
+    return User.from_record(record)
 
 
 async def user_of(info: Info, user_id: int, owner: str) -> User:
     """The user a record points at (an author, an actor); a dangling reference is a
     bug, not something to hide."""
-    found = await info.context.loaders.user_by_id.load(user_id)
-    if found is None:
-        raise LookupError(f"{owner} refers to missing user {user_id}")
-    return User.from_record(found)
+    return single(await users_of(info.context, [user_id], [owner]))

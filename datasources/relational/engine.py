@@ -29,6 +29,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from datasources.relational.models import utc_from_text
+
 
 class UnstorableText(ValueError):
     """Text with a NUL character: PostgreSQL cannot store it (SQLite could), so
@@ -92,12 +94,6 @@ def _postgres_connect_args(seconds: float | None) -> dict[str, Any]:
     return {"server_settings": settings, "command_timeout": seconds + CLIENT_TIMEOUT_MARGIN_SECONDS}
 
 
-@functools.lru_cache(maxsize=16_384)
-def _utc_from_timestamp_text(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo is UTC else value.astimezone(UTC)
-
-
 def _timestamp_text(value: Any) -> str:
     if isinstance(value, datetime):
         # A naive value is UTC, as every value Agora stores.
@@ -119,7 +115,7 @@ def _timestamps_as_text(engine: AsyncEngine) -> None:
                 "timestamptz",
                 schema="pg_catalog",
                 encoder=_timestamp_text,
-                decoder=_utc_from_timestamp_text,
+                decoder=utc_from_text,
                 format="text",
             )
         )
