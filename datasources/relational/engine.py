@@ -164,7 +164,7 @@ _INDEXED_READ = re.compile(r"\s*SELECT\b(?!.*\bLIKE\b)", re.IGNORECASE | re.DOTA
 
 
 @functools.lru_cache(maxsize=1024)
-def _is_indexed_read(sql: str) -> bool:
+def is_indexed_read(sql: str) -> bool:
     # Cached: the statements are SQLAlchemy's compiled ones, the same few texts again.
     return _INDEXED_READ.match(sql) is not None
 
@@ -206,7 +206,7 @@ def _cheap(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     name = getattr(fn, "__name__", "")
     if isinstance(owner, sqlite3.Cursor):
         if name == "execute":
-            return bool(args) and isinstance(args[0], str) and _is_indexed_read(args[0])
+            return bool(args) and isinstance(args[0], str) and is_indexed_read(args[0])
         return name in ("fetchone", "fetchmany", "fetchall", "close")
     if isinstance(owner, sqlite3.Connection):
         # COMMIT or ROLLBACK outside a transaction does nothing.
@@ -282,9 +282,8 @@ def _limit_sqlite_statements(engine: AsyncEngine, seconds: float) -> None:
     def _clear(conn: Any) -> None:
         # A connection being invalidated may refuse even this: then it is discarded anyway.
         with contextlib.suppress(Exception):
-            deadline = conn.info.get(_DEADLINE_KEY) if conn is not None else None
-            if deadline is not None:
-                deadline.at = None
+            if conn is not None:
+                end_deadline(conn.info)
 
     @event.listens_for(engine.sync_engine, "after_cursor_execute")
     def _finish(
@@ -297,3 +296,11 @@ def _limit_sqlite_statements(engine: AsyncEngine, seconds: float) -> None:
     @event.listens_for(engine.sync_engine, "handle_error")
     def _failed(context: Any) -> None:
         _clear(context.connection)
+
+
+def end_deadline(info: dict[Any, Any]) -> None:
+    """Clears the time limit of the SQLite connection whose pooled record has `info`
+    (its statement ended, or failed; nothing for a connection without one)."""
+    deadline = info.get(_DEADLINE_KEY)
+    if deadline is not None:
+        deadline.at = None

@@ -15,6 +15,8 @@ from typing import Generic, TypeVarTuple
 from sqlalchemy import ARRAY, Select, any_, bindparam
 from sqlalchemy.orm import InstrumentedAttribute
 
+from datasources.relational.direct_reads import DirectRead
+
 PARAMETER = "ids"
 Ts = TypeVarTuple("Ts")
 
@@ -23,15 +25,17 @@ Ts = TypeVarTuple("Ts")
 class ByIds(Generic[*Ts]):
     """One read in both forms; its parameter is `ids`, a list."""
 
-    expanding: Select[*Ts]
-    array: Select[*Ts]
+    expanding: DirectRead[*Ts]
+    array: DirectRead[*Ts]
 
-    def statement(self, is_sqlite: bool) -> Select[*Ts]:
+    def read(self, is_sqlite: bool) -> DirectRead[*Ts]:
         return self.expanding if is_sqlite else self.array
 
 
 def by_ids(query: Select[*Ts], column: InstrumentedAttribute[int]) -> ByIds[*Ts]:
     return ByIds(
-        expanding=query.where(column.in_(bindparam(PARAMETER, expanding=True))),
-        array=query.where(column == any_(bindparam(PARAMETER, type_=ARRAY(column.type)))),
+        expanding=DirectRead(query.where(column.in_(bindparam(PARAMETER, expanding=True)))),
+        array=DirectRead(
+            query.where(column == any_(bindparam(PARAMETER, type_=ARRAY(column.type))))
+        ),
     )

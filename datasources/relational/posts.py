@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datasources.events.outbox import OutboxEntry
 from datasources.paging import Key, Page, PageRequest, key_of, page_from_rows
 from datasources.relational import outbox
+from datasources.relational.direct_reads import DirectRead
 from datasources.relational.id_lists import by_ids
 from datasources.relational.keyset import before_key, newest_per_group, parse_time_key, time_key
 from datasources.relational.models import PUBLISHED_POSTS, Counter, Follow, Post, PostTag
@@ -136,7 +137,7 @@ _PUBLISHED_COUNT = select(Counter.value).where(Counter.name == PUBLISHED_POSTS)
 # A listing of every published post reads the kept count beside its rows, after
 # `_COLUMNS`: a totalCount asked with the page costs no round trip of its own.
 _WITH_PUBLISHED_COUNT = (*_COLUMNS, _PUBLISHED_COUNT.scalar_subquery())
-_FIRST_PUBLISHED = (
+_FIRST_PUBLISHED = DirectRead(
     select(*_WITH_PUBLISHED_COUNT)
     .where(Post.status == PUBLISHED)
     .where(_visible())
@@ -314,8 +315,8 @@ class PostRepository:
         """In the order asked; missing or deleted posts are None. One query."""
         if not ids:
             return []
-        rows = await self._store.rows(
-            _BY_ID.statement(self._store.is_sqlite), {"ids": list(set(ids))}
+        rows = await self._store.direct_rows(
+            _BY_ID.read(self._store.is_sqlite), {"ids": list(set(ids))}
         )
         by_id = {row[0]: PostRecord.from_columns(row) for row in rows}
         return [by_id.get(i) for i in ids]
@@ -434,14 +435,18 @@ class PostRepository:
 
     async def _page(
         self,
-        query: Select[*Ts],
+        query: Select[*Ts] | DirectRead[*Ts],
         page: PageRequest,
         parameters: dict[str, Any] | None = None,
         *,
         with_count: bool = False,
     ) -> Page[PostRecord]:
         """`with_count`: the query's column after `_COLUMNS` is the listing's count."""
-        rows = await self._store.rows(query, parameters)
+        rows: Sequence[Any]
+        if isinstance(query, DirectRead):
+            rows = await self._store.direct_rows(query, parameters or {})
+        else:
+            rows = await self._store.rows(query, parameters)
         total = None
         if with_count and rows:
             counted: Any = rows[0][len(_COLUMNS)]

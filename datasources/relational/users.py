@@ -104,8 +104,8 @@ class UserRepository:
         """The users in the order asked (None where missing), and the (followers,
         following) counts kept on their rows, in the same query."""
         # Never the password hash: these users are shown to others.
-        statement = _SHOWN_BY_ID.statement(self._store.is_sqlite)
-        rows = await self._store.rows(statement, {"ids": list(set(ids))})
+        read = _SHOWN_BY_ID.read(self._store.is_sqlite)
+        rows = await self._store.direct_rows(read, {"ids": list(set(ids))})
         by_id = {}
         counts = {}
         for id_, handle, email, display_name, role, created_at, followers, following in rows:
