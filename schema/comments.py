@@ -13,6 +13,7 @@ from schema.batches import batched
 from schema.connections import Connection, connection, connections_of
 from schema.global_ids import int_key, object_key
 from schema.info import Info
+from schema.instances import made
 from schema.node import Node, global_id
 from schema.payloads import DeletePayload, UserError, payload
 from schema.posts import Post
@@ -28,12 +29,15 @@ class Comment(Node):
 
     @classmethod
     def from_record(cls, record: CommentRecord) -> Comment:
-        return cls(
-            id=global_id("Comment", record.id),
-            record=record,
-            body=record.body,
-            created_at=record.created_at,
-            edited_at=record.edited_at,
+        return made(
+            cls,
+            {
+                "id": global_id("Comment", record.id),
+                "record": record,
+                "body": record.body,
+                "created_at": record.created_at,
+                "edited_at": record.edited_at,
+            },
         )
 
     @strawberry.field

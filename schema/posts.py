@@ -18,6 +18,7 @@ from schema.connections import Connection, connection, connections_of
 from schema.enums import PostStatus, ReactionKind
 from schema.global_ids import int_key
 from schema.info import Info
+from schema.instances import made
 from schema.node import Node, global_id
 from schema.payloads import DeletePayload, UserError, payload
 from schema.users import User, user_of, users_of
@@ -73,16 +74,19 @@ class Post(Node):
 
     @classmethod
     def from_record(cls, record: PostRecord) -> Post:
-        return cls(
-            id=global_id("Post", record.id),
-            record=record,
-            title=record.title,
-            body=record.body,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            published_at=record.published_at,
-            tags=list(record.tags),
-            status=_STATUSES[record.status],
+        return made(
+            cls,
+            {
+                "id": global_id("Post", record.id),
+                "record": record,
+                "title": record.title,
+                "body": record.body,
+                "tags": list(record.tags),
+                "status": _STATUSES[record.status],
+                "created_at": record.created_at,
+                "updated_at": record.updated_at,
+                "published_at": record.published_at,
+            },
         )
 
     @strawberry.field

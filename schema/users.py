@@ -19,6 +19,7 @@ from schema.batches import batched, each
 from schema.connections import Connection, connection, connections_of
 from schema.enums import Role
 from schema.info import Info
+from schema.instances import made
 from schema.node import Node, global_id
 
 if TYPE_CHECKING:
@@ -77,13 +78,16 @@ class User(Node):
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
-        return cls(
-            id=global_id("User", record.id),
-            record=record,
-            handle=record.handle,
-            display_name=record.display_name,
-            created_at=record.created_at,
-            role=_ROLES[record.role],
+        return made(
+            cls,
+            {
+                "id": global_id("User", record.id),
+                "record": record,
+                "handle": record.handle,
+                "display_name": record.display_name,
+                "created_at": record.created_at,
+                "role": _ROLES[record.role],
+            },
         )
 
     @strawberry.field(description="Visible to the user themself and to admins; null otherwise.")
