@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select, true, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    func,
+    select,
+    true,
+    tuple_,
+)
 
 from datasources.paging import Key, split_time_key
 from datasources.relational.records import utc
@@ -32,9 +41,12 @@ def parse_time_key(after: Key | None) -> tuple[datetime, int] | None:
 
 
 def before_key(
-    at: SQLColumnExpression[Any], id_: SQLColumnExpression[Any], after: tuple[datetime, int] | None
+    at: SQLColumnExpression[Any],
+    id_: SQLColumnExpression[Any],
+    after: tuple[datetime, int] | tuple[BindParameter[Any], BindParameter[Any]] | None,
 ) -> ColumnElement[bool]:
-    """Rows strictly after `after` in (at DESC, id DESC) order."""
+    """Rows strictly after `after` in (at DESC, id DESC) order: a key's values, or the
+    parameters of a statement built once that will take them."""
     if after is None:
         return true()
     return tuple_(at, id_) < tuple_(*after)

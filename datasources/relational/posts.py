@@ -144,6 +144,16 @@ _FIRST_PUBLISHED = DirectRead(
     .order_by(*_NEWEST_FIRST)
     .limit(bindparam("limit"))
 )
+# The next pages of it: after the key (`at`, `id`) of the last post of a page.
+_AFTER_KEY = (bindparam("at", type_=Post.sort_at.type), bindparam("id", type_=Post.id.type))
+_PUBLISHED_AFTER = DirectRead(
+    select(*_WITH_PUBLISHED_COUNT)
+    .where(Post.status == PUBLISHED)
+    .where(_visible())
+    .where(before_key(Post.sort_at, Post.id, _AFTER_KEY))
+    .order_by(*_NEWEST_FIRST)
+    .limit(bindparam("limit"))
+)
 
 
 def _published_not_by_index(is_sqlite: bool) -> ColumnElement[bool]:
@@ -332,16 +342,18 @@ class PostRepository:
         """Published posts, newest first, optionally of one author, with one tag, or
         containing `search` (case-insensitively) in the title or body."""
         every = author_id is None and tag is None and not search
-        if page.after is None and every:
-            return await self._page(
-                _FIRST_PUBLISHED, page, {"limit": page.first + 1}, with_count=True
-            )
         after = parse_time_key(page.after)
-        columns = _WITH_PUBLISHED_COUNT if every else _COLUMNS
-        query = self._filtered(select(*columns), author_id=author_id, tag=tag, search=search)
+        if every:
+            limit = page.first + 1
+            if after is None:
+                return await self._page(_FIRST_PUBLISHED, page, {"limit": limit}, with_count=True)
+            at, id_ = after
+            parameters = {"limit": limit, "at": at, "id": id_}
+            return await self._page(_PUBLISHED_AFTER, page, parameters, with_count=True)
+        query = self._filtered(select(*_COLUMNS), author_id=author_id, tag=tag, search=search)
         query = query.where(before_key(Post.sort_at, Post.id, after))
         query = query.order_by(*_NEWEST_FIRST).limit(page.first + 1)
-        return await self._page(query, page, with_count=every)
+        return await self._page(query, page)
 
     async def count_published(
         self, *, author_id: int | None = None, tag: str | None = None, search: str | None = None
