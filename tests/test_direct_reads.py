@@ -119,6 +119,11 @@ async def test_a_direct_read_is_counted_as_one_statement(
     assert stats.sql == 2
 
 
+async def test_a_missing_parameter_is_refused(relational_store: RelationalStore) -> None:
+    with pytest.raises(KeyError, match="limit"):
+        await relational_store.direct_rows(_FIRST_PUBLISHED, {})
+
+
 async def test_nul_characters_are_refused(relational_store: RelationalStore) -> None:
     read = DirectRead(select(User.id).where(User.handle == bindparam("handle")))
     with pytest.raises(UnstorableText):

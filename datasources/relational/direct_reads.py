@@ -80,7 +80,12 @@ class _Form:
         values: list[Any] = []
         sql = self.sql
         for name in self.names:
-            value = parameters[name] if name in parameters else self.fixed[name]
+            if name in parameters:
+                value = parameters[name]
+            elif name in self.fixed:
+                value = self.fixed[name]
+            else:
+                raise KeyError(f"the read needs a value for its parameter {name!r}")
             process = self.processors.get(name)
             if name == self.expanding:
                 if not value:
@@ -118,7 +123,12 @@ def _compile(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Form:
     expanding = [bind.key for bind in compiled.binds.values() if bind.expanding]
     if len(set(expanding)) > 1:
         raise ValueError("a direct read takes at most one list parameter")
-    fixed = dict(compiled.construct_params(_check=False))
+    required = {bind.key for bind in compiled.binds.values() if bind.required}
+    fixed = {
+        name: value
+        for name, value in compiled.construct_params(_check=False).items()
+        if name not in required
+    }
     processors = {
         name: process for name, process in compiled._bind_processors.items() if name in names
     }
