@@ -20,8 +20,9 @@ class Failure(enum.Enum):
 
 
 class StoreUnavailable(Exception):
-    """Raised without trying when a store was seen unavailable moments ago (a circuit
-    breaker is open); `classify` names it UNAVAILABLE."""
+    """Raised when a store is known to be unavailable: seen so moments ago (a circuit
+    breaker is open, and nothing is tried), or a read found its connection dead twice
+    in a row; `classify` names it UNAVAILABLE."""
 
 
 # PostgreSQL SQLSTATEs. 57014 query_canceled: statement_timeout (or an explicit cancel).

@@ -5,6 +5,7 @@ refusal of NUL characters and SQLite's time limit."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from datasources.failures import Failure, classify
 from datasources.instrumentation import instrument_engine, start_counting, stop_counting
 from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.direct_reads import DirectRead
-from datasources.relational.engine import UnstorableText
+from datasources.relational.engine import _DEADLINE_KEY, UnstorableText
 from datasources.relational.models import User
 from datasources.relational.posts import _BY_ID, _FIRST_PUBLISHED, _PUBLISHED_AFTER, PostRecord
 from datasources.relational.records import UserRecord
@@ -119,6 +120,18 @@ async def test_a_direct_read_is_counted_as_one_statement(
     assert stats.sql == 2
 
 
+async def test_a_list_parameter_is_expanded_on_sqlite_and_refused_elsewhere(
+    relational_store: RelationalStore,
+) -> None:
+    await _seed(relational_store)
+    listed = DirectRead(select(User.id, User.handle).where(User.id.in_([2, 5, 99])))
+    if relational_store.is_sqlite:
+        assert [row[0] for row in await _both(relational_store, listed, {})] == [2, 5]
+    else:  # PostgreSQL reads a list as one array (`= ANY`), as `by_ids` does
+        with pytest.raises(ValueError, match="list parameter"):
+            await relational_store.direct_rows(listed, {})
+
+
 async def test_a_missing_parameter_is_refused(relational_store: RelationalStore) -> None:
     with pytest.raises(KeyError, match="limit"):
         await relational_store.direct_rows(_FIRST_PUBLISHED, {})
@@ -131,28 +144,50 @@ async def test_nul_characters_are_refused(relational_store: RelationalStore) -> 
     assert await relational_store.direct_rows(read, {"handle": "nobody"}) == []
 
 
-async def test_sqlite_time_limit_stops_a_direct_read(tmp_path: Path) -> None:
+async def _deadlines_cleared(store: RelationalStore) -> None:
+    """No pooled SQLite connection is left with a statement deadline running."""
+    idle = store.engine.sync_engine.pool.checkedin()  # type: ignore[attr-defined]
+    held = [await store.engine.raw_connection() for _ in range(idle)]
+    try:
+        deadlines = [connection.info[_DEADLINE_KEY] for connection in held]
+        assert deadlines and all(deadline.at is None for deadline in deadlines)
+    finally:
+        for connection in held:
+            connection.close()
+
+
+@pytest.fixture
+async def limited_sqlite(tmp_path: Path) -> AsyncIterator[RelationalStore]:
     store = open_relational_store(
         f"sqlite+aiosqlite:///{tmp_path / 'agora.db'}", statement_timeout_seconds=0.2
     )
+    yield store
+    await store.close()
+
+
+async def test_sqlite_time_limit_stops_a_direct_read(limited_sqlite: RelationalStore) -> None:
+    store = limited_sqlite
+    async with store.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        rows = [{"x": i} for i in range(1000)]
+        await connection.execute(text("INSERT INTO t VALUES (:x)"), rows)
+    # A read that runs for minutes without a limit: a billion combinations of rows.
+    t = table("t", column("x"))
+    a, b, c = t.alias("a"), t.alias("b"), t.alias("c")
+    combinations = select(func.count()).select_from(a).join(b, true()).join(c, true())
     try:
-        async with store.engine.begin() as connection:
-            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
-            await connection.execute(
-                text("INSERT INTO t VALUES (:x)"), [{"x": i} for i in range(1000)]
-            )
-        # A read that runs for minutes without a limit: a billion combinations of rows.
-        t = table("t", column("x"))
-        a, b, c = t.alias("a"), t.alias("b"), t.alias("c")
-        combinations = select(func.count()).select_from(a).join(b, true()).join(c, true())
-        try:
-            await store.direct_rows(DirectRead(combinations), {})
-        except Exception as error:
-            assert classify(error) is Failure.TIMEOUT, repr(error)
-        else:
-            raise AssertionError("the read was not stopped")
-        # The deadline is cleared: the next direct read on the connection runs.
-        read = DirectRead(select(literal_column("1")))
-        assert await store.direct_rows(read, {}) == [(1,)]
-    finally:
-        await store.close()
+        await store.direct_rows(DirectRead(combinations), {})
+    except Exception as error:
+        assert classify(error) is Failure.TIMEOUT, repr(error)
+    else:
+        raise AssertionError("the read was not stopped")
+    await _deadlines_cleared(store)
+    assert await store.direct_rows(DirectRead(select(literal_column("1"))), {}) == [(1,)]
+
+
+async def test_a_refused_read_leaves_no_deadline_running(limited_sqlite: RelationalStore) -> None:
+    read = DirectRead(select(literal_column("1")).where(literal_column("'x'") == bindparam("v")))
+    assert await limited_sqlite.direct_rows(read, {"v": "y"}) == []
+    with pytest.raises(UnstorableText):
+        await limited_sqlite.direct_rows(read, {"v": "a\x00b"})
+    await _deadlines_cleared(limited_sqlite)

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVarTuple
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.util import await_
+from sqlalchemy.util import await_, is_exit_exception
 
 from datasources.failures import Failure, classify
 from datasources.relational.engine import end_deadline, is_indexed_read
@@ -53,12 +53,13 @@ class DirectRead(Generic[*Ts]):
 
     def __init__(self, statement: Select[*Ts]) -> None:
         self.statement = statement
-        self._forms: dict[str, _Form] = {}
+        # Per engine's dialect: its processors follow the engine's settings.
+        self._forms: dict[Dialect, _Form] = {}
 
     def form(self, dialect: Dialect) -> _Form:
-        form = self._forms.get(dialect.name)
+        form = self._forms.get(dialect)
         if form is None:
-            form = self._forms[dialect.name] = _compile(self.statement, dialect)
+            form = self._forms[dialect] = _compile(self.statement, dialect)
         return form
 
 
@@ -120,10 +121,14 @@ def _compile(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Form:
         # It runs on the event loop (see engine._ReadsOnTheLoop): an index's worth of rows.
         raise ValueError("a direct read on SQLite must be an indexed SELECT")
     names = tuple(compiled.positiontup or ())
-    expanding = [bind.key for bind in compiled.binds.values() if bind.expanding]
-    if len(set(expanding)) > 1:
+    # The compiled names (an anonymous bind is also listed under its own key).
+    expanding = sorted({name for name in names if compiled.binds[name].expanding})
+    if len(expanding) > 1:
         raise ValueError("a direct read takes at most one list parameter")
-    required = {bind.key for bind in compiled.binds.values() if bind.required}
+    if expanding and dialect.paramstyle != "qmark":
+        # Rendered as `?, ?, …` below; PostgreSQL binds a list as one array instead.
+        raise ValueError("a direct read takes a list parameter on SQLite only")
+    required = {name for name, bind in compiled.binds.items() if bind.required}
     fixed = {
         name: value
         for name, value in compiled.construct_params(_check=False).items()
@@ -183,6 +188,12 @@ def fetch(engine: Engine, sql: str, values: list[Any]) -> list[Any]:
             after(connection, None, sql, parameters, None, False)
         return rows
     except Exception as error:
+        # SQLite's time limit, started by an event, however the read ended (a listener
+        # after the one that starts it may refuse the read).
+        end_deadline(connection.info)
+        if is_exit_exception(error):  # asyncpg's client-side time limit: state unknown
+            connection.invalidate(error)
+            raise
         if _dead(engine, connection, error):
             # As SQLAlchemy does on a disconnect: this connection and every older one go.
             engine.pool._invalidate(connection, error)
@@ -208,11 +219,8 @@ def _run(connection: PoolProxiedConnection, dialect: str, sql: str, values: Any)
     if dialect != "sqlite":
         return await_(driver.fetch(sql, *values))
     # aiosqlite's connection: its sqlite3 connection, used on the loop for reads.
+    cursor = driver._connection.execute(sql, values)
     try:
-        cursor = driver._connection.execute(sql, values)
-        try:
-            return cursor.fetchall()
-        finally:
-            cursor.close()
+        return cursor.fetchall()
     finally:
-        end_deadline(connection.info)  # set by a cursor event; after one, already clear
+        cursor.close()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import greenlet_spawn
 
+from datasources.failures import StoreUnavailable
 from datasources.relational.direct_reads import DirectRead, Disconnected, fetch
 from datasources.relational.engine import SQLITE_NO_BEGIN
 from telemetry.tracing import tracing_enabled
@@ -76,7 +77,8 @@ class Sessions:
                 fetched = await greenlet_spawn(fetch, self.engine.sync_engine, sql, values)
             except Disconnected as dead:
                 if last:
-                    raise dead.error from None
+                    # Judged dead as SQLAlchemy judges it, whatever the driver's error says.
+                    raise StoreUnavailable() from dead.error
                 continue
             found: Any = read.form(self.engine.dialect).rows(fetched)
             return cast(Sequence[tuple[*Ts]], found)
