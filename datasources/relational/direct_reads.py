@@ -21,7 +21,7 @@ tracer's listeners need a whole `Connection`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVarTuple
 
 from sqlalchemy import Select
@@ -73,7 +73,7 @@ class _Form:
     processors: dict[str, Callable[[Any], Any]]  # parameter name: SQLAlchemy's bind processor
     expanding: str | None  # the one parameter that is a list (SQLite's IN)
     convert: Callable[[Sequence[Any]], tuple[Any, ...]] | None  # a row's result processors
-    rendered: dict[int, str]
+    rendered: dict[int, str] = field(default_factory=dict)  # `sql` per list length
 
     def bind(self, parameters: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
         """The text and positional values; None for an empty list (SQLAlchemy renders
@@ -147,7 +147,6 @@ def _compile(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Form:
         processors=processors,  # type: ignore[arg-type]
         expanding=expanding[0] if expanding else None,
         convert=_converter(columns),
-        rendered={},
     )
 
 
@@ -159,12 +158,12 @@ def _converter(
     columns of every row cost more than the processing itself."""
     if not any(processors):
         return None
-    given = {f"p{i}": process for i, process in enumerate(processors) if process is not None}
+    namespace: dict[str, Any] = {
+        f"p{i}": process for i, process in enumerate(processors) if process is not None
+    }
     items = ", ".join(
-        f"p{i}(row[{i}])" if process is not None else f"row[{i}]"
-        for i, process in enumerate(processors)
+        f"p{i}(row[{i}])" if f"p{i}" in namespace else f"row[{i}]" for i in range(len(processors))
     )
-    namespace: dict[str, Any] = dict(given)
     exec(f"def convert(row):\n    return ({items},)", namespace)  # noqa: S102
     convert: Callable[[Sequence[Any]], tuple[Any, ...]] = namespace["convert"]
     return convert

@@ -137,20 +137,12 @@ _PUBLISHED_COUNT = select(Counter.value).where(Counter.name == PUBLISHED_POSTS)
 # A listing of every published post reads the kept count beside its rows, after
 # `_COLUMNS`: a totalCount asked with the page costs no round trip of its own.
 _WITH_PUBLISHED_COUNT = (*_COLUMNS, _PUBLISHED_COUNT.scalar_subquery())
-_FIRST_PUBLISHED = DirectRead(
-    select(*_WITH_PUBLISHED_COUNT)
-    .where(Post.status == PUBLISHED)
-    .where(_visible())
-    .order_by(*_NEWEST_FIRST)
-    .limit(bindparam("limit"))
-)
+_EVERY_PUBLISHED = select(*_WITH_PUBLISHED_COUNT).where(Post.status == PUBLISHED, _visible())
+_FIRST_PUBLISHED = DirectRead(_EVERY_PUBLISHED.order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
 # The next pages of it: after the key (`at`, `id`) of the last post of a page.
 _AFTER_KEY = (bindparam("at", type_=Post.sort_at.type), bindparam("id", type_=Post.id.type))
 _PUBLISHED_AFTER = DirectRead(
-    select(*_WITH_PUBLISHED_COUNT)
-    .where(Post.status == PUBLISHED)
-    .where(_visible())
-    .where(before_key(Post.sort_at, Post.id, _AFTER_KEY))
+    _EVERY_PUBLISHED.where(before_key(Post.sort_at, Post.id, _AFTER_KEY))
     .order_by(*_NEWEST_FIRST)
     .limit(bindparam("limit"))
 )

@@ -67,21 +67,21 @@ class Sessions:
     ) -> Sequence[tuple[*Ts]]:
         """The rows `rows(read.statement, parameters)` gives, read on the driver's
         connection (see direct_reads.py); through SQLAlchemy while tracing is on."""
-        bound = None if self._traced else read.form(self.engine.dialect).bind(parameters)
+        form = read.form(self.engine.dialect)
+        bound = None if self._traced else form.bind(parameters)
         if bound is None:
             rows: Any = await self.rows(read.statement, parameters)
             return [tuple(row) for row in rows]
         sql, values = bound
-        for last in (False, True):
+        for attempt in _ONCE_AGAIN_IF_DISCONNECTED:
             try:
                 fetched = await greenlet_spawn(fetch, self.engine.sync_engine, sql, values)
             except Disconnected as dead:
-                if last:
+                if attempt.last:
                     # Judged dead as SQLAlchemy judges it, whatever the driver's error says.
                     raise StoreUnavailable() from dead.error
                 continue
-            found: Any = read.form(self.engine.dialect).rows(fetched)
-            return cast(Sequence[tuple[*Ts]], found)
+            return cast(Sequence[tuple[*Ts]], form.rows(fetched))
         raise AssertionError("unreachable")
 
     async def scalar(
