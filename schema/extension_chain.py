@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from functools import cache
 from inspect import isasyncgenfunction, isgeneratorfunction
-from types import TracebackType
+from types import GeneratorType, TracebackType
 from typing import Any
 
 import strawberry
@@ -28,6 +28,11 @@ from strawberry.types import ExecutionContext
 _Step = Generator[Any, None, None] | AsyncGenerator[Any, None]
 
 HOOKS = ("on_operation", "on_parse", "on_validate", "on_execute", "on_stream_result")
+
+# What `next` answers for a hook that has ended: asking `next` for a default instead
+# of catching StopIteration saves making the exception, about half a microsecond a hook
+# and a dozen hooks an operation.
+_ENDED = object()
 
 
 @cache
@@ -145,7 +150,7 @@ class _Stage:
         entered = self.entered
         try:
             for step in self.steps:
-                if not isinstance(step, Generator):
+                if type(step) is not GeneratorType:
                     raise RuntimeError("an asynchronous schema extension hook outside on_execute")
                 next(step)
                 entered.append(step)
@@ -183,10 +188,10 @@ class _AsyncStage:
         entered = self.entered
         try:
             for step in self.steps:
-                if isinstance(step, AsyncGenerator):
-                    await step.__anext__()
-                else:
+                if type(step) is GeneratorType:
                     next(step)
+                else:
+                    await step.__anext__()
                 entered.append(step)
         except BaseException as error:
             left = await _leave_async(entered, error)
@@ -228,9 +233,8 @@ def _leave_one(
 ) -> BaseException | None:
     if error is None:
         try:
-            next(step)
-        except StopIteration:
-            return None
+            if next(step, _ENDED) is _ENDED:
+                return None
         except BaseException as raised:  # raised on its way out: the outer parts see it
             return raised
         return RuntimeError("a schema extension hook yielded twice")
@@ -245,8 +249,8 @@ def _leave_one(
 
 async def _leave_async(entered: list[_Step], error: BaseException | None) -> BaseException | None:
     for step in reversed(entered):
-        if isinstance(step, Generator):
-            error = _leave_one(step, error)
+        if type(step) is GeneratorType:
+            error = _leave_one(step, error)  # type: ignore[arg-type]
             continue
         if error is None:
             try:

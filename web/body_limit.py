@@ -5,11 +5,12 @@ server's memory or a connection for long."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import orjson
 from starlette.types import Message, Receive, Send
+
+from web.time_limits import time_limit
 
 METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -37,7 +38,7 @@ async def read_body(
     chunks: list[bytes] = []
     size = 0
     try:
-        async with asyncio.timeout(timeout_seconds):
+        async with time_limit(timeout_seconds):
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":

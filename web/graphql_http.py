@@ -12,7 +12,6 @@ Responses are encoded once, with orjson.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -44,12 +43,17 @@ from web.persisted_documents import (
     operation_names,
 )
 from web.request_id import current_request_id
+from web.time_limits import time_limit
 
 log = get_logger("agora.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 RATE_WINDOW_SECONDS = 60
+# The operation types each method may carry (hashing an enum member is a Python call:
+# made once, not per request).
+_BY_GET = frozenset({OperationType.QUERY})
+_BY_POST = frozenset(OperationType)
 
 
 class RequestError(Exception):
@@ -232,12 +236,10 @@ class GraphQLOverHTTP:
         if isinstance(document, Refusal):
             raise RequestError(document.status, document.message, document.code)
         admission = begin_admission()
-        allowed = {OperationType.QUERY}
-        if request.method == "POST":
-            # Subscriptions reach OperationRules, which says to use WebSocket.
-            allowed |= {OperationType.MUTATION, OperationType.SUBSCRIPTION}
+        # Subscriptions sent by POST reach OperationRules, which says to use WebSocket.
+        allowed = _BY_POST if request.method == "POST" else _BY_GET
         try:
-            async with asyncio.timeout(self.settings.execution_timeout_seconds):
+            async with time_limit(self.settings.execution_timeout_seconds):
                 result = await self.schema.execute(
                     document,
                     variable_values=parameters.get("variables"),
