@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from functools import cache
 from inspect import isasyncgenfunction, isgeneratorfunction
-from types import GeneratorType, TracebackType
+from types import AsyncGeneratorType, GeneratorType, TracebackType
 from typing import Any
 
 import strawberry
@@ -188,10 +188,10 @@ class _AsyncStage:
         entered = self.entered
         try:
             for step in self.steps:
-                if type(step) is GeneratorType:
-                    next(step)
-                else:
+                if type(step) is AsyncGeneratorType:
                     await step.__anext__()
+                else:
+                    next(step)  # type: ignore[arg-type]
                 entered.append(step)
         except BaseException as error:
             left = await _leave_async(entered, error)
@@ -249,7 +249,7 @@ def _leave_one(
 
 async def _leave_async(entered: list[_Step], error: BaseException | None) -> BaseException | None:
     for step in reversed(entered):
-        if type(step) is GeneratorType:
+        if type(step) is not AsyncGeneratorType:
             error = _leave_one(step, error)  # type: ignore[arg-type]
             continue
         if error is None:
