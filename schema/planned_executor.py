@@ -484,10 +484,67 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             )
             if not is_type_of(value, checked_info):
                 raise invalid_return_type_error(completion.type, value, field.details)
+        if completion.eager:
+            completed = self._eager(completion, value, container, key, typename, nullable, parent)
+            if completed is not None:
+                return completed
         target: dict[str, Any] = {}
         self._next.append(
             Work(completion, value, target, container, key, typename, nullable, parent)
         )
+        return target
+
+    def _eager(
+        self,
+        completion: Object,
+        value: Any,
+        container: dict[str, Any] | list[Any],
+        key: str | int,
+        typename: str | None,
+        nullable: bool,
+        parent: Position,
+    ) -> dict[str, Any] | None:
+        """An object whose fields are all attributes (or constants), completed now, as
+        graphql-core completes values at hand: a non-null failure in it is raised to the
+        caller, which nulls the nearest nullable position. None when a value is an
+        awaitable (or a list holding one): the object is then a level's work."""
+        is_awaitable = self.is_awaitable
+        values: list[Any] = []
+        for field in completion.fields:
+            if field.attribute is None:
+                values.append(field.constant)
+                continue
+            try:
+                field_value = getattr(value, field.attribute)
+            except Exception as failed:  # becomes a field error
+                field_value = failed
+            else:
+                if is_awaitable(field_value):
+                    return None
+                kind = type(field_value)
+                if (kind is list or kind is tuple) and any(map(is_awaitable, field_value)):
+                    return None
+            values.append(field_value)
+        position = Position(container, key, typename, nullable, parent)
+        target: dict[str, Any] = {}
+        for field, field_value in zip(completion.fields, values, strict=True):
+            fast = field.fast
+            if fast is not None:
+                completed = fast(field_value)
+                if completed is not SLOW:
+                    target[field.key] = completed
+                    continue
+            target[field.key] = None  # its place in the response order
+            try:
+                target[field.key] = self._complete(
+                    field.completion, field_value, field, position, target, field.key, True
+                )
+            except Exception as raw:  # becomes a field error
+                path = Path(position.path, field.key, field.parent_type.name)
+                error = located_error(raw, field.nodes, path.as_list())
+                if type(field.completion) is NonNull:
+                    raise error from None
+                self.collected_errors.add(error, path)
         return target
 
     @staticmethod

@@ -99,6 +99,10 @@ class Object:
     # when every field is an attribute or a constant with a fast completion; None for
     # other types (see fast_completion).
     fast: Callable[[Any], Any] | None = None
+    # Completed where it is met, not as a level of its own, when it has no fast
+    # completion but every field is an attribute or a constant: its fields' values are
+    # at hand, as graphql-core completes them (a connection, its edges).
+    eager: bool = False
 
     def __post_init__(self) -> None:
         self.is_type_of = self.type.is_type_of
@@ -375,6 +379,11 @@ class Planner:
             raise NotPlanned("directive")
         object_ = Object(object_type, self._fields(object_type, grouped))
         object_.fast = _object_fast(object_)
+        object_.eager = (
+            object_.fast is None
+            and not (object_.is_type_of is not None and object_.is_type_of_reads_info)
+            and all(planned.resolve is None for planned in object_.fields)
+        )
         return object_
 
     def _fields(
