@@ -98,8 +98,9 @@ def negotiate(accept: str | None) -> str | None:
 
 
 def wants_ide(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return request.method == "GET" and "text/html" in accept and "query" not in request.query_params
+    if request.method != "GET":
+        return False
+    return "text/html" in request.headers.get("accept", "") and "query" not in request.query_params
 
 
 def _decode_json_parameter(raw: str | None, name: str) -> Any:
@@ -142,15 +143,17 @@ async def read_parameters(request: Request) -> dict[str, Any]:
     return parameters
 
 
+_PARAMETER_TYPES = {
+    "query": (str, "a string"),
+    "operationName": (str, "a string"),
+    "variables": (dict, "an object"),
+    "extensions": (dict, "an object"),
+    "documentId": (str, "a string"),
+}
+
+
 def _check_types(parameters: Mapping[str, Any]) -> None:
-    expected = {
-        "query": (str, "a string"),
-        "operationName": (str, "a string"),
-        "variables": (dict, "an object"),
-        "extensions": (dict, "an object"),
-        "documentId": (str, "a string"),
-    }
-    for name, (kind, described) in expected.items():
+    for name, (kind, described) in _PARAMETER_TYPES.items():
         value = parameters.get(name)
         if value is not None and not isinstance(value, kind):
             raise RequestError(400, f"`{name}` must be {described} or null")
