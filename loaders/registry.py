@@ -13,6 +13,7 @@ from datasources.documents.post_counts import PostCounts
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.posts import PostRecord
 from datasources.relational.records import UserRecord
+from datasources.relational.users import FollowCounts
 from datasources.stores import Datastores
 from loaders.base import ListLoader, MappedLoader, PagedLoader
 
@@ -65,6 +66,14 @@ class Loaders:
             return found
 
         return ListLoader(users_by_id)
+
+    def prime_users(self, users: Mapping[int, tuple[UserRecord, FollowCounts]]) -> None:
+        """Users read beside something else (the authors of a page of posts): loading
+        them later in the request reads nothing."""
+        user_by_id, follow_counts = self.user_by_id, self.follow_counts
+        for user_id, (record, counts) in users.items():
+            user_by_id.prime(user_id, record)
+            follow_counts.prime(user_id, counts)
 
     @cached_property
     def profile_by_user_id(self) -> ListLoader[int, ProfileRecord]:

@@ -6,6 +6,8 @@ import re
 
 from datasources.events.outbox import RELATIONAL, OutboxEntry
 from datasources.relational.posts import PostRecord
+from datasources.relational.records import UserRecord
+from datasources.relational.users import FollowCounts
 from datasources.stores import Datastores
 from domain import MAX_BODY, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE, TAG_PATTERN
 from loaders.base import single
@@ -30,12 +32,20 @@ async def list_published(
     author_id: int | None = None,
     tag: str | None = None,
     search: str | None = None,
+    with_authors: bool = False,
 ) -> Listing[PostRecord]:
+    """`with_authors`: the request shows the posts' authors; the listing reads them with
+    the posts when it can, and the user loader has them at hand."""
     request = page_request("posts", first, after)
     tag = tag.strip().lower() if tag else None
     term = search_term(search)
     posts = ctx.stores.relational.posts
-    page = await posts.list_published(request, author_id=author_id, tag=tag, search=term)
+    authors: dict[int, tuple[UserRecord, FollowCounts]] | None = {} if with_authors else None
+    page = await posts.list_published(
+        request, author_id=author_id, tag=tag, search=term, authors=authors
+    )
+    if authors:
+        ctx.loaders.prime_users(authors)
 
     async def total() -> int:
         if page.total is not None:

@@ -15,6 +15,7 @@ from schema.comments import Comment
 from schema.connections import Connection, connection
 from schema.global_ids import DIGITS, DOCUMENT_ID, from_global_id, int_key
 from schema.info import Info
+from schema.lookahead import selects
 from schema.node import Node
 from schema.notifications import Notification
 from schema.posts import Post, post_or_none
@@ -102,6 +103,7 @@ class Query:
             author_id=int_key(author_id, "User") if author_id is not None else None,
             tag=tag,
             search=search,
+            with_authors=selects(info, "edges", "node", "author"),
         )
         return connection(listing, Post.from_record)
 

@@ -19,7 +19,14 @@ from datasources.relational import RelationalStore, open_relational_store
 from datasources.relational.direct_reads import DirectRead
 from datasources.relational.engine import _DEADLINE_KEY, UnstorableText
 from datasources.relational.models import User
-from datasources.relational.posts import _BY_ID, _FIRST_PUBLISHED, _PUBLISHED_AFTER, PostRecord
+from datasources.relational.posts import (
+    _BY_ID,
+    _FIRST_PUBLISHED,
+    _FIRST_PUBLISHED_WITH_AUTHORS,
+    _PUBLISHED_AFTER,
+    _PUBLISHED_AFTER_WITH_AUTHORS,
+    PostRecord,
+)
 from datasources.relational.records import UserRecord
 from datasources.relational.users import _SHOWN_BY_ID
 
@@ -77,11 +84,16 @@ async def test_direct_reads_give_sqlalchemys_rows(relational_store: RelationalSt
     for limit in (1, 2, 11, 33, 101):
         rows = await _both(store, _FIRST_PUBLISHED, {"limit": limit})
         assert 0 < len(rows) <= limit
+        with_authors = await _both(store, _FIRST_PUBLISHED_WITH_AUTHORS, {"limit": limit})
+        assert [row[: len(rows[0])] for row in with_authors] == rows
+        assert all(row[len(rows[0])] == row[1] for row in with_authors)  # each post's author
     # Pages after the key of each post: ties on the timestamp are ordered by id.
     for row in await store.direct_rows(_FIRST_PUBLISHED, {"limit": 101}):
         key = {"limit": 7, "at": row[9], "id": row[0]}
         after = await _both(store, _PUBLISHED_AFTER, key)
         assert all((later[9], later[0]) < (row[9], row[0]) for later in after)
+        with_authors = await _both(store, _PUBLISHED_AFTER_WITH_AUTHORS, key)
+        assert [later[: len(row)] for later in with_authors] == after
     id_lists = [
         [1],
         [999_999],

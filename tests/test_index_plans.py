@@ -33,7 +33,8 @@ A full scan (support/index_plans.py) is a walk over a whole table or a whole ind
 so is a search by `posts.status` alone (two values, most posts published). Not one: an
 index walked in order under a LIMIT by a single-table statement whose conditions are on
 the index's columns (or `deleted_at IS NULL`), such as the first page of the users
-directory, which reads about LIMIT entries whatever the size of the table.
+directory, which reads about LIMIT entries whatever the size of the table; and so with
+LEFT JOINs that look each row up by primary key (a page of posts with their authors).
 
 The one documented exception is substring search (`posts(search:)`, `users(search:)`):
 `LIKE '%term%'` cannot use a B-tree index, so the statements with such a LIKE may scan.

@@ -129,3 +129,58 @@ async def test_a_page_of_every_post_reads_its_total_count_in_the_same_statement(
     total, _, stats = await listed(tag=tag)
     assert total == 2
     assert stats == {"sql": 2, "mongo": 0}
+
+
+SHOWN = """
+fragment Shown on Post {
+  author { id handle displayName followerCount followingCount createdAt }
+}
+"""
+AUTHORS = (
+    """
+query($after: String, $tag: String) {
+  posts(first: 4, after: $after, tag: $tag) {
+    pageInfo { endCursor }
+    edges { node { id ...Shown } }
+  }
+}
+"""
+    + SHOWN
+)
+ONE_AUTHOR = "query($id: ID!) { node(id: $id) { ...Shown } }" + SHOWN
+
+
+async def test_a_page_of_every_post_reads_its_authors_in_the_same_statement(
+    app_server: RunningApp, gql: GraphQLClient
+) -> None:
+    """A listing of every post that shows its authors reads them with its posts, on
+    every page; each author is the one its post gives when asked by itself. A filtered
+    listing reads its authors in a second statement."""
+    posts = app_server.app.state.stores.relational.posts
+    followed, follower = await register(gql), await register(gql)
+    await gql(
+        "mutation($u: ID!) { follow(userId: $u) { errors { code } } }",
+        {"u": followed.id},
+        token=follower.token,
+    )
+    tag = f"pa{uuid.uuid4().hex[:10]}"
+    for i in range(6):
+        await posts.create(int(key_of(followed.id)), f"shown {i}", "body", [tag], True)
+
+    async def listed(**variables: str | None) -> tuple[list[dict], str, dict[str, int]]:
+        body = await gql(AUTHORS, variables)
+        assert "errors" not in body, body["errors"]
+        page = body["data"]["posts"]
+        edges = [edge["node"] for edge in page["edges"]]
+        return edges, page["pageInfo"]["endCursor"], body["extensions"]["queryStats"]
+
+    first, cursor, stats = await listed()
+    assert stats == {"sql": 1, "mongo": 0}
+    second, _, stats = await listed(after=cursor)
+    assert stats == {"sql": 1, "mongo": 0}
+    tagged, _, stats = await listed(tag=tag)
+    assert stats == {"sql": 2, "mongo": 0}
+    assert {node["author"]["followerCount"] for node in tagged} == {1}
+    for node in first + second + tagged:
+        alone = await gql(ONE_AUTHOR, {"id": node["id"]})
+        assert alone["data"]["node"]["author"] == node["author"]

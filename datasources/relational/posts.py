@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     insert,
     or_,
+    outerjoin,
     select,
     update,
 )
@@ -31,10 +32,11 @@ from datasources.relational import outbox
 from datasources.relational.direct_reads import DirectRead
 from datasources.relational.id_lists import by_ids
 from datasources.relational.keyset import before_key, newest_per_group, parse_time_key, time_key
-from datasources.relational.models import PUBLISHED_POSTS, Counter, Follow, Post, PostTag
-from datasources.relational.records import utc
+from datasources.relational.models import PUBLISHED_POSTS, Counter, Follow, Post, PostTag, User
+from datasources.relational.records import UserRecord, utc
 from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
 from datasources.relational.text_search import contains_ci
+from datasources.relational.users import SHOWN_WITH_COUNTS, FollowCounts, shown_with_counts
 from domain import MAX_TAG_LENGTH, MAX_TITLE, PostStatus
 
 Ts = TypeVarTuple("Ts")
@@ -138,14 +140,28 @@ _PUBLISHED_COUNT = select(Counter.value).where(Counter.name == PUBLISHED_POSTS)
 # `_COLUMNS`: a totalCount asked with the page costs no round trip of its own.
 _WITH_PUBLISHED_COUNT = (*_COLUMNS, _PUBLISHED_COUNT.scalar_subquery())
 _EVERY_PUBLISHED = select(*_WITH_PUBLISHED_COUNT).where(Post.status == PUBLISHED, _visible())
-_FIRST_PUBLISHED = DirectRead(_EVERY_PUBLISHED.order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
-# The next pages of it: after the key (`at`, `id`) of the last post of a page.
-_AFTER_KEY = (bindparam("at", type_=Post.sort_at.type), bindparam("id", type_=Post.id.type))
-_PUBLISHED_AFTER = DirectRead(
-    _EVERY_PUBLISHED.where(before_key(Post.sort_at, Post.id, _AFTER_KEY))
-    .order_by(*_NEWEST_FIRST)
-    .limit(bindparam("limit"))
+# The same with each post's author (shown to others, with follow counts) after the
+# count: a listing that shows its authors reads them in the same round trip, not in a
+# second one once the posts are known.
+_AUTHORS_FROM = len(_WITH_PUBLISHED_COUNT)
+_EVERY_PUBLISHED_WITH_AUTHORS = (
+    select(*_WITH_PUBLISHED_COUNT, *SHOWN_WITH_COUNTS)
+    .select_from(outerjoin(Post, User, User.id == Post.author_id))
+    .where(Post.status == PUBLISHED, _visible())
 )
+# The next pages of a listing: after the key (`at`, `id`) of the last post of a page.
+_AFTER_KEY = (bindparam("at", type_=Post.sort_at.type), bindparam("id", type_=Post.id.type))
+
+
+def _pages(every: Select[*Ts]) -> tuple[DirectRead[*Ts], DirectRead[*Ts]]:
+    """The first page of `every` post, newest first, and its pages after a key."""
+    first = every.order_by(*_NEWEST_FIRST).limit(bindparam("limit"))
+    after = every.where(before_key(Post.sort_at, Post.id, _AFTER_KEY))
+    return DirectRead(first), DirectRead(after.order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
+
+
+_FIRST_PUBLISHED, _PUBLISHED_AFTER = _pages(_EVERY_PUBLISHED)
+_FIRST_PUBLISHED_WITH_AUTHORS, _PUBLISHED_AFTER_WITH_AUTHORS = _pages(_EVERY_PUBLISHED_WITH_AUTHORS)
 
 
 def _published_not_by_index(is_sqlite: bool) -> ColumnElement[bool]:
@@ -156,6 +172,16 @@ def _published_not_by_index(is_sqlite: bool) -> ColumnElement[bool]:
     if is_sqlite:
         return Post.status.concat("") == PUBLISHED
     return Post.status == PUBLISHED
+
+
+def _page_of(rows: Sequence[Any], page: PageRequest, *, with_count: bool) -> Page[PostRecord]:
+    """The page of posts in `rows` (their first columns `_COLUMNS`); `with_count`: the
+    column after those is the listing's count."""
+    total = None
+    if with_count and rows:
+        counted: Any = rows[0][len(_COLUMNS)]
+        total = int(counted or 0)
+    return page_from_rows([PostRecord.from_columns(r) for r in rows], page, key_of, total)
 
 
 class PostRepository:
@@ -330,18 +356,29 @@ class PostRepository:
         author_id: int | None = None,
         tag: str | None = None,
         search: str | None = None,
+        authors: dict[int, tuple[UserRecord, FollowCounts]] | None = None,
     ) -> Page[PostRecord]:
         """Published posts, newest first, optionally of one author, with one tag, or
-        containing `search` (case-insensitively) in the title or body."""
+        containing `search` (case-insensitively) in the title or body.
+
+        `authors`, when given, receives the posts' authors (with their follow counts)
+        if the listing reads them in the same statement: the listing of every post does."""
         every = author_id is None and tag is None and not search
         after = parse_time_key(page.after)
         if every:
-            limit = page.first + 1
-            if after is None:
-                return await self._page(_FIRST_PUBLISHED, page, {"limit": limit}, with_count=True)
-            at, id_ = after
-            parameters = {"limit": limit, "at": at, "id": id_}
-            return await self._page(_PUBLISHED_AFTER, page, parameters, with_count=True)
+            parameters: dict[str, Any] = {"limit": page.first + 1}
+            if after is not None:
+                parameters["at"], parameters["id"] = after
+            if authors is None:
+                read = _FIRST_PUBLISHED if after is None else _PUBLISHED_AFTER
+                return await self._page(read, page, parameters, with_count=True)
+            read = _FIRST_PUBLISHED_WITH_AUTHORS if after is None else _PUBLISHED_AFTER_WITH_AUTHORS
+            rows = await self._store.direct_rows(read, parameters)
+            for row in rows:
+                if row[_AUTHORS_FROM] is not None:  # the author's row is there
+                    author = shown_with_counts(row[_AUTHORS_FROM:])
+                    authors[author[0].id] = author
+            return _page_of(rows, page, with_count=True)
         query = self._filtered(select(*_COLUMNS), author_id=author_id, tag=tag, search=search)
         query = query.where(before_key(Post.sort_at, Post.id, after))
         query = query.order_by(*_NEWEST_FIRST).limit(page.first + 1)
@@ -451,11 +488,7 @@ class PostRepository:
             rows = await self._store.direct_rows(query, parameters or {})
         else:
             rows = await self._store.rows(query, parameters)
-        total = None
-        if with_count and rows:
-            counted: Any = rows[0][len(_COLUMNS)]
-            total = int(counted or 0)
-        return page_from_rows([PostRecord.from_columns(r) for r in rows], page, key_of, total)
+        return _page_of(rows, page, with_count=with_count)
 
     @staticmethod
     async def _lock_visible(session: AsyncSession, post_id: int) -> Post | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TypeVarTuple
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,8 +22,19 @@ Ts = TypeVarTuple("Ts")
 
 # The columns of a UserRecord: everything but the password hash.
 _SHOWN = (User.id, User.handle, User.email, User.display_name, User.role, User.created_at)
-# Users by id, with their follow counts (a loader's batch: built once).
-_SHOWN_BY_ID = by_ids(select(*_SHOWN, User.follower_count, User.following_count), User.id)
+# A user shown to others with their follow counts: read by id (a loader's batch), and
+# beside the posts of a listing that shows their authors (`datasources.relational.posts`).
+SHOWN_WITH_COUNTS = (*_SHOWN, User.follower_count, User.following_count)
+_SHOWN_BY_ID = by_ids(select(*SHOWN_WITH_COUNTS), User.id)
+
+FollowCounts = tuple[int, int]  # (followers, following)
+
+
+def shown_with_counts(columns: Sequence[Any]) -> tuple[UserRecord, FollowCounts]:
+    """A user and their follow counts, from the columns of SHOWN_WITH_COUNTS in order."""
+    id_, handle, email, display_name, role, created_at, followers, following = columns
+    record = UserRecord(id_, handle, email, display_name, role, utc(created_at))
+    return record, (int(followers), int(following))
 
 
 class DuplicateUser(Exception):
@@ -108,9 +119,10 @@ class UserRepository:
         rows = await self._store.direct_rows(read, {"ids": list(set(ids))})
         by_id = {}
         counts = {}
-        for id_, handle, email, display_name, role, created_at, followers, following in rows:
-            by_id[id_] = UserRecord(id_, handle, email, display_name, role, utc(created_at))
-            counts[id_] = (int(followers), int(following))
+        for row in rows:
+            record, counted = shown_with_counts(row)
+            by_id[record.id] = record
+            counts[record.id] = counted
         return [by_id.get(i) for i in ids], counts
 
     async def get_by_handle(self, handle: str) -> UserRecord | None:

@@ -18,7 +18,9 @@ SQLite, so is a search of an index by an UNSELECTIVE column alone (posts by `sta
 One shape is not one: an index walked in order under a LIMIT, by a single-table
 statement whose conditions are all on the index's columns (or say `deleted_at IS NULL`),
 reads about LIMIT entries whatever the table's size: the first page of a listing in
-index order, or the page after a cursor.
+index order, or the page after a cursor. A LEFT JOIN that looks each row up by another
+table's primary key keeps it so (one row out for each row walked): a page of posts
+with their authors.
 """
 
 from __future__ import annotations
@@ -269,6 +271,8 @@ UNSELECTIVE: Mapping[str, frozenset[str]] = {"posts": frozenset({"status"})}
 # A condition an ordered walk may check on the rows it reads without reading many more:
 # tombstones are few (deleted posts are purged soon after).
 _HARMLESS_FILTER = re.compile(r"^\(*(?:\w+\.)?deleted_at IS NULL\)*$", re.IGNORECASE)
+# A LEFT JOIN's lookup of each row by the joined table's primary key.
+_PRIMARY_KEY_LOOKUP = re.compile(r"SEARCH \S+ USING INTEGER PRIMARY KEY \(rowid=\?\) LEFT-JOIN$")
 _LIMIT_AT_END = re.compile(r"\bLIMIT\s+(?:\?|\d+|\$\d+)(?:\s+OFFSET\s+(?:\?|\d+|\$\d+))?\s*$")
 
 
@@ -378,11 +382,17 @@ def _outer_plan(plan: Sequence[str]) -> list[str]:
 
 
 def _sqlite_ordered_walk(sql: str, plan: Sequence[str], columns: frozenset[str]) -> bool:
-    """A single-table statement that reads an index in order and stops after LIMIT rows:
-    no join, no sort of its own, and no condition but on the index's columns (which
-    the walk's position serves) or a harmless one. Scalar subqueries aside."""
+    """A statement that reads an index in order and stops after LIMIT rows: no join but
+    LEFT JOINs by primary key, no sort of its own, and no condition but on the index's
+    columns (which the walk's position serves) or a harmless one. Scalar subqueries
+    aside."""
     sql = _without_scalar_subqueries(sql)
-    if re.search(r"\bJOIN\b", sql, re.IGNORECASE) or len(_outer_plan(plan)) != 1:
+    joins = len(re.findall(r"\bJOIN\b", sql, re.IGNORECASE))
+    left_joins = len(re.findall(r"\bLEFT OUTER JOIN\b", sql, re.IGNORECASE))
+    lookups = _outer_plan(plan)[1:]  # after the walk's own line
+    if joins != left_joins or len(lookups) != joins:
+        return False
+    if not all(_PRIMARY_KEY_LOOKUP.match(line.strip()) for line in lookups):
         return False
     if _LIMIT_AT_END.search(sql.strip()) is None:
         return False
