@@ -507,7 +507,9 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         """An object whose fields are all attributes (or constants), completed now, as
         graphql-core completes values at hand: a non-null failure in it is raised to the
         caller, which nulls the nearest nullable position. None when a value is an
-        awaitable (or a list holding one): the object is then a level's work."""
+        awaitable (or a list holding one): the object is then a level's work, which
+        reads its attributes again (stored values: a property that made a new awaitable
+        on each read would leave the first one unawaited)."""
         is_awaitable = self.is_awaitable
         values: list[Any] = []
         for field in completion.fields:

@@ -237,7 +237,8 @@ def _object_fast(object_: Object) -> Callable[[Any], Any] | None:
             continue
         read = (
             f"value.{attribute}"
-            if attribute.isidentifier() and not iskeyword(attribute)
+            # ASCII: Python reads other identifiers in a normal form (NFKC), not as written.
+            if attribute.isascii() and attribute.isidentifier() and not iskeyword(attribute)
             else f"getattr(value, {attribute!r})"
         )
         value, indent = f"v{index}", "    "

@@ -22,26 +22,36 @@ TICK_SECONDS = 0.05
 
 
 class _Clock:
-    """One event loop's running limits, and the timer that ends those that are due."""
+    """One event loop's running limits, and whether its timer is set. It holds no
+    reference to its loop (the loop's timer holds the clock): a loop that is gone takes
+    its clock with it."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self) -> None:
         self.running: set[time_limit] = set()
-        self.timer: asyncio.TimerHandle | None = None
+        self.ticking = False
 
-    def add(self, limit: time_limit) -> None:
+    def add(self, limit: time_limit, loop: asyncio.AbstractEventLoop) -> None:
         self.running.add(limit)
-        if self.timer is None:
-            self.timer = self.loop.call_later(TICK_SECONDS, self._tick)
+        if not self.ticking:
+            self.ticking = True
+            loop.call_later(TICK_SECONDS, self._tick, loop)
 
-    def _tick(self) -> None:
-        now = self.loop.time()
-        due = [limit for limit in self.running if limit.due_at <= now]
-        for limit in due:
-            self.running.discard(limit)
-            limit.end()
-        # Kept ticking only while limits run: an idle loop has no timer.
-        self.timer = self.loop.call_later(TICK_SECONDS, self._tick) if self.running else None
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            now = loop.time()
+            for limit in [limit for limit in self.running if limit.due_at <= now]:
+                self.running.discard(limit)
+                try:
+                    limit.end()
+                except Exception as error:  # one limit's failure must not stop the others
+                    loop.call_exception_handler(
+                        {"message": "a time limit could not end its task", "exception": error}
+                    )
+        finally:
+            # Kept ticking only while limits run: an idle loop has no timer.
+            self.ticking = bool(self.running)
+            if self.ticking:
+                loop.call_later(TICK_SECONDS, self._tick, loop)
 
 
 _clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Clock] = weakref.WeakKeyDictionary()
@@ -50,7 +60,7 @@ _clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Clock] = weakref.
 def _clock_of(loop: asyncio.AbstractEventLoop) -> _Clock:
     clock = _clocks.get(loop)
     if clock is None:
-        clock = _clocks[loop] = _Clock(loop)
+        clock = _clocks[loop] = _Clock()
     return clock
 
 
@@ -58,14 +68,18 @@ class time_limit:
     """`async with time_limit(seconds):` the block is cancelled once `seconds` have
     passed (up to `TICK_SECONDS` later), and raises TimeoutError; None: no limit."""
 
-    __slots__ = ("_cancelling", "_clock", "_ended", "_seconds", "_task", "due_at")
+    __slots__ = ("_cancelling", "_clock", "_ended", "_entered", "_seconds", "_task", "due_at")
 
     def __init__(self, seconds: float | None) -> None:
         self._seconds = seconds
+        self._entered = False
         self._ended = False
         self._clock: _Clock | None = None
 
     async def __aenter__(self) -> time_limit:
+        if self._entered:
+            raise RuntimeError("a time limit is entered once")
+        self._entered = True
         if self._seconds is None:
             return self
         task = asyncio.current_task()
@@ -76,7 +90,7 @@ class time_limit:
         self._cancelling = task.cancelling()
         self.due_at = loop.time() + self._seconds
         self._clock = _clock_of(loop)
-        self._clock.add(self)
+        self._clock.add(self, loop)
         return self
 
     def end(self) -> None:

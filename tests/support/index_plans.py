@@ -389,20 +389,29 @@ def _sqlite_ordered_walk(sql: str, plan: Sequence[str], columns: frozenset[str])
     sql = _without_scalar_subqueries(sql)
     joins = len(re.findall(r"\bJOIN\b", sql, re.IGNORECASE))
     left_joins = len(re.findall(r"\bLEFT OUTER JOIN\b", sql, re.IGNORECASE))
-    lookups = _outer_plan(plan)[1:]  # after the walk's own line
+    walk, *lookups = _outer_plan(plan) or [""]
     if joins != left_joins or len(lookups) != joins:
         return False
     if not all(_PRIMARY_KEY_LOOKUP.match(line.strip()) for line in lookups):
         return False
     if _LIMIT_AT_END.search(sql.strip()) is None:
         return False
+    walked = re.match(r"\s*(?:SEARCH|SCAN) (\S+)", walk)
     for conjunct in _where(sql):
+        # With a join, a condition on another table filters the walk's rows: the walk
+        # may then read far more than LIMIT of them.
+        if joins and (walked is None or _tables(conjunct) != {walked.group(1)}):
+            return False
         if _HARMLESS_FILTER.match(conjunct):
             continue
         referenced = set(re.findall(r"\b\w+\.(\w+)\b", conjunct))
         if not referenced or not referenced <= columns:
             return False
     return True
+
+
+def _tables(condition: str) -> set[str]:
+    return set(re.findall(r"\b(\w+)\.\w+\b", condition))
 
 
 def _selective(table: str, constraints: str) -> bool:

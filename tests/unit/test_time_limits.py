@@ -6,6 +6,9 @@ timer."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
+import weakref
 
 import pytest
 
@@ -98,4 +101,53 @@ async def test_an_idle_loop_keeps_no_timer() -> None:
     clock = time_limits._clocks[asyncio.get_running_loop()]
     assert clock.running == set()
     await asyncio.sleep(3 * TICK_SECONDS)
-    assert clock.timer is None
+    assert not clock.ticking
+
+
+async def test_nested_limits_end_as_asyncio_timeouts_do() -> None:
+    """The inner limit's end is the inner block's TimeoutError; the outer's is the
+    outer block's, and the task is left with no cancellation."""
+    outcomes = []
+    try:
+        async with time_limit(0.3):
+            try:
+                async with time_limit(0.05):
+                    await asyncio.sleep(5)
+            except TimeoutError:
+                outcomes.append("inner")
+            await asyncio.sleep(5)
+    except TimeoutError:
+        outcomes.append("outer")
+    assert outcomes == ["inner", "outer"]
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+
+
+async def test_a_limit_is_entered_once() -> None:
+    limit = time_limit(5)
+    async with limit:
+        pass
+    with pytest.raises(RuntimeError):
+        async with limit:
+            pass
+
+
+def test_a_loop_that_is_gone_takes_its_clock_with_it() -> None:
+    async def limited() -> asyncio.AbstractEventLoop:
+        async with time_limit(5):
+            await asyncio.sleep(0)
+        return asyncio.get_running_loop()
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            seen.append(weakref.ref(loop.run_until_complete(limited())))
+        finally:
+            loop.close()
+
+    seen: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert seen and seen[0]() is None
