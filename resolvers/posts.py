@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 
 from datasources.events.outbox import RELATIONAL, OutboxEntry
-from datasources.relational.posts import PostRecord
-from datasources.relational.records import UserRecord
-from datasources.relational.users import FollowCounts
+from datasources.relational.posts import Authors, PostRecord
 from datasources.stores import Datastores
 from domain import MAX_BODY, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE, TAG_PATTERN
 from loaders.base import single
@@ -35,12 +33,12 @@ async def list_published(
     with_authors: bool = False,
 ) -> Listing[PostRecord]:
     """`with_authors`: the request shows the posts' authors; the listing reads them with
-    the posts when it can, and the user loader has them at hand."""
+    its posts, and the user loader has them at hand."""
     request = page_request("posts", first, after)
     tag = tag.strip().lower() if tag else None
     term = search_term(search)
     posts = ctx.stores.relational.posts
-    authors: dict[int, tuple[UserRecord, FollowCounts]] | None = {} if with_authors else None
+    authors: Authors | None = {} if with_authors else None
     page = await posts.list_published(
         request, author_id=author_id, tag=tag, search=term, authors=authors
     )
@@ -55,11 +53,17 @@ async def list_published(
     return Listing.of("posts", page, total)
 
 
-async def feed(ctx: Context, first: int | None, after: str | None) -> Listing[PostRecord]:
+async def feed(
+    ctx: Context, first: int | None, after: str | None, *, with_authors: bool = False
+) -> Listing[PostRecord]:
+    """`with_authors`: as for `list_published`."""
     viewer = ctx.require_viewer()
     request = page_request("feed", first, after)
     posts = ctx.stores.relational.posts
-    page = await posts.feed(viewer.user_id, request)
+    authors: Authors | None = {} if with_authors else None
+    page = await posts.feed(viewer.user_id, request, authors=authors)
+    if authors:
+        ctx.loaders.prime_users(authors)
     return Listing.of("feed", page, lambda: posts.count_feed(viewer.user_id))
 
 

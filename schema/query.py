@@ -111,7 +111,10 @@ class Query:
     async def feed(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Post]:
-        return connection(await resolvers.posts.feed(info.context, first, after), Post.from_record)
+        listing = await resolvers.posts.feed(
+            info.context, first, after, with_authors=selects(info, "edges", "node", "author")
+        )
+        return connection(listing, Post.from_record)
 
     @strawberry.field(description="The viewer's notifications, newest first.")
     async def notifications(

@@ -138,8 +138,8 @@ fragment Shown on Post {
 """
 AUTHORS = (
     """
-query($after: String, $tag: String) {
-  posts(first: 4, after: $after, tag: $tag) {
+query($after: String, $tag: String, $search: String, $authorId: ID) {
+  posts(first: 4, after: $after, tag: $tag, search: $search, authorId: $authorId) {
     pageInfo { endCursor }
     edges { node { id ...Shown } }
   }
@@ -147,15 +147,16 @@ query($after: String, $tag: String) {
 """
     + SHOWN
 )
+FEED = "{ feed(first: 4) { edges { node { id ...Shown } } } }" + SHOWN
 ONE_AUTHOR = "query($id: ID!) { node(id: $id) { ...Shown } }" + SHOWN
 
 
-async def test_a_page_of_every_post_reads_its_authors_in_the_same_statement(
+async def test_a_page_of_posts_reads_its_authors_in_the_same_statement(
     app_server: RunningApp, gql: GraphQLClient
 ) -> None:
-    """A listing of every post that shows its authors reads them with its posts, on
-    every page; each author is the one its post gives when asked by itself. A filtered
-    listing reads its authors in a second statement."""
+    """A listing of posts that shows its authors reads them with its posts: every
+    post's pages, the filtered listings and the feed; each author is the one its post
+    gives when asked by itself."""
     posts = app_server.app.state.stores.relational.posts
     followed, follower = await register(gql), await register(gql)
     await gql(
@@ -163,9 +164,10 @@ async def test_a_page_of_every_post_reads_its_authors_in_the_same_statement(
         {"u": followed.id},
         token=follower.token,
     )
-    tag = f"pa{uuid.uuid4().hex[:10]}"
+    marker = uuid.uuid4().hex[:10]
+    tag = f"pa{marker}"
     for i in range(6):
-        await posts.create(int(key_of(followed.id)), f"shown {i}", "body", [tag], True)
+        await posts.create(int(key_of(followed.id)), f"shown {marker} {i}", "body", [tag], True)
 
     async def listed(**variables: str | None) -> tuple[list[dict], str, dict[str, int]]:
         body = await gql(AUTHORS, variables)
@@ -178,9 +180,18 @@ async def test_a_page_of_every_post_reads_its_authors_in_the_same_statement(
     assert stats == {"sql": 1, "mongo": 0}
     second, _, stats = await listed(after=cursor)
     assert stats == {"sql": 1, "mongo": 0}
-    tagged, _, stats = await listed(tag=tag)
-    assert stats == {"sql": 2, "mongo": 0}
-    assert {node["author"]["followerCount"] for node in tagged} == {1}
-    for node in first + second + tagged:
+    shown = first + second
+    for filters in ({"tag": tag}, {"search": marker}, {"authorId": followed.id}):
+        filtered, _, stats = await listed(**filters)
+        assert stats == {"sql": 1, "mongo": 0}, filters
+        assert len(filtered) == 4, filters
+        assert {node["author"]["followerCount"] for node in filtered} == {1}
+        shown += filtered
+    fed = await gql(FEED, token=follower.token)
+    assert "errors" not in fed, fed["errors"]
+    assert fed["extensions"]["queryStats"] == {"sql": 1, "mongo": 0}
+    shown += [edge["node"] for edge in fed["data"]["feed"]["edges"]]
+    assert len(shown) == 4 * 6
+    for node in shown:
         alone = await gql(ONE_AUTHOR, {"id": node["id"]})
         assert alone["data"]["node"]["author"] == node["author"]

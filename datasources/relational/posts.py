@@ -143,10 +143,10 @@ _EVERY_PUBLISHED = select(*_WITH_PUBLISHED_COUNT).where(Post.status == PUBLISHED
 # The same with each post's author (shown to others, with follow counts) after the
 # count: a listing that shows its authors reads them in the same round trip, not in a
 # second one once the posts are known.
-_AUTHORS_FROM = len(_WITH_PUBLISHED_COUNT)
+_WITH_AUTHORS = outerjoin(Post, User, User.id == Post.author_id)
 _EVERY_PUBLISHED_WITH_AUTHORS = (
     select(*_WITH_PUBLISHED_COUNT, *SHOWN_WITH_COUNTS)
-    .select_from(outerjoin(Post, User, User.id == Post.author_id))
+    .select_from(_WITH_AUTHORS)
     .where(Post.status == PUBLISHED, _visible())
 )
 # The next pages of a listing: after the key (`at`, `id`) of the last post of a page.
@@ -172,6 +172,18 @@ def _published_not_by_index(is_sqlite: bool) -> ColumnElement[bool]:
     if is_sqlite:
         return Post.status.concat("") == PUBLISHED
     return Post.status == PUBLISHED
+
+
+# A listing's posts' authors as it reads them: user id -> (user, follow counts).
+Authors = dict[int, tuple[UserRecord, FollowCounts]]
+
+
+def _selected(authors: Authors | None) -> Select[*tuple[Any, ...]]:
+    """The columns a filtered listing reads: a post's, then its author's when `authors`
+    is to receive them."""
+    if authors is None:
+        return select(*_COLUMNS)
+    return select(*_COLUMNS, *SHOWN_WITH_COUNTS).select_from(_WITH_AUTHORS)
 
 
 def _page_of(rows: Sequence[Any], page: PageRequest, *, with_count: bool) -> Page[PostRecord]:
@@ -356,13 +368,11 @@ class PostRepository:
         author_id: int | None = None,
         tag: str | None = None,
         search: str | None = None,
-        authors: dict[int, tuple[UserRecord, FollowCounts]] | None = None,
+        authors: Authors | None = None,
     ) -> Page[PostRecord]:
         """Published posts, newest first, optionally of one author, with one tag, or
-        containing `search` (case-insensitively) in the title or body.
-
-        `authors`, when given, receives the posts' authors (with their follow counts)
-        if the listing reads them in the same statement: the listing of every post does."""
+        containing `search` (case-insensitively) in the title or body. `authors`, when
+        given, receives the posts' authors, read in the same statement."""
         every = author_id is None and tag is None and not search
         after = parse_time_key(page.after)
         if every:
@@ -371,18 +381,17 @@ class PostRepository:
                 parameters["at"], parameters["id"] = after
             if authors is None:
                 read = _FIRST_PUBLISHED if after is None else _PUBLISHED_AFTER
-                return await self._page(read, page, parameters, with_count=True)
-            read = _FIRST_PUBLISHED_WITH_AUTHORS if after is None else _PUBLISHED_AFTER_WITH_AUTHORS
-            rows = await self._store.direct_rows(read, parameters)
-            for row in rows:
-                if row[_AUTHORS_FROM] is not None:  # the author's row is there
-                    author = shown_with_counts(row[_AUTHORS_FROM:])
-                    authors[author[0].id] = author
-            return _page_of(rows, page, with_count=True)
-        query = self._filtered(select(*_COLUMNS), author_id=author_id, tag=tag, search=search)
+            else:
+                read = (
+                    _FIRST_PUBLISHED_WITH_AUTHORS
+                    if after is None
+                    else _PUBLISHED_AFTER_WITH_AUTHORS
+                )
+            return await self._page(read, page, parameters, with_count=True, authors=authors)
+        query = self._filtered(_selected(authors), author_id=author_id, tag=tag, search=search)
         query = query.where(before_key(Post.sort_at, Post.id, after))
         query = query.order_by(*_NEWEST_FIRST).limit(page.first + 1)
-        return await self._page(query, page)
+        return await self._page(query, page, authors=authors)
 
     async def count_published(
         self, *, author_id: int | None = None, tag: str | None = None, search: str | None = None
@@ -395,16 +404,19 @@ class PostRepository:
         )
         return int(await self._store.scalar(query) or 0)
 
-    async def feed(self, viewer_id: int, page: PageRequest) -> Page[PostRecord]:
-        """Published posts of the people the viewer follows, newest first. One query."""
+    async def feed(
+        self, viewer_id: int, page: PageRequest, *, authors: Authors | None = None
+    ) -> Page[PostRecord]:
+        """Published posts of the people the viewer follows, newest first. One query.
+        `authors`, when given, receives the posts' authors, read in the same statement."""
         after = parse_time_key(page.after)
         query = (
-            self._feed(select(*_COLUMNS), viewer_id)
+            self._feed(_selected(authors), viewer_id)
             .where(before_key(Post.sort_at, Post.id, after))
             .order_by(*_NEWEST_FIRST)
             .limit(page.first + 1)
         )
-        return await self._page(query, page)
+        return await self._page(query, page, authors=authors)
 
     async def count_feed(self, viewer_id: int) -> int:
         query = self._feed(select(func.count()).select_from(Post), viewer_id)
@@ -481,13 +493,22 @@ class PostRepository:
         parameters: dict[str, Any] | None = None,
         *,
         with_count: bool = False,
+        authors: Authors | None = None,
     ) -> Page[PostRecord]:
-        """`with_count`: the query's column after `_COLUMNS` is the listing's count."""
+        """`with_count`: the query's column after `_COLUMNS` is the listing's count.
+        `authors`: the columns after those are the post's author's (SHOWN_WITH_COUNTS),
+        given to `authors`."""
         rows: Sequence[Any]
         if isinstance(query, DirectRead):
             rows = await self._store.direct_rows(query, parameters or {})
         else:
             rows = await self._store.rows(query, parameters)
+        if authors is not None:
+            start = len(_COLUMNS) + with_count
+            for row in rows:
+                if row[start] is not None:  # the author's row is there
+                    author = shown_with_counts(row[start:])
+                    authors[author[0].id] = author
         return _page_of(rows, page, with_count=with_count)
 
     @staticmethod
