@@ -13,7 +13,7 @@ from datasources.documents.post_counts import PostCounts
 from datasources.documents.profiles import ProfileRecord
 from datasources.relational.posts import PostRecord
 from datasources.relational.records import UserRecord
-from datasources.relational.users import FollowCounts
+from datasources.relational.users import ShownUsers
 from datasources.stores import Datastores
 from loaders.base import ListLoader, MappedLoader, PagedLoader
 
@@ -67,7 +67,7 @@ class Loaders:
 
         return ListLoader(users_by_id)
 
-    def prime_users(self, users: Mapping[int, tuple[UserRecord, FollowCounts]]) -> None:
+    def prime_users(self, users: ShownUsers) -> None:
         """Users read beside something else (the authors of a page of posts): loading
         them later in the request reads nothing."""
         user_by_id, follow_counts = self.user_by_id, self.follow_counts

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from datasources.events.outbox import RELATIONAL, OutboxEntry
-from datasources.relational.posts import Authors, PostRecord
+from datasources.relational.posts import PostRecord
+from datasources.relational.users import ShownUsers
 from datasources.stores import Datastores
 from domain import MAX_BODY, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE, TAG_PATTERN
 from loaders.base import single
@@ -38,7 +39,7 @@ async def list_published(
     tag = tag.strip().lower() if tag else None
     term = search_term(search)
     posts = ctx.stores.relational.posts
-    authors: Authors | None = {} if with_authors else None
+    authors: ShownUsers | None = {} if with_authors else None
     page = await posts.list_published(
         request, author_id=author_id, tag=tag, search=term, authors=authors
     )
@@ -60,7 +61,7 @@ async def feed(
     viewer = ctx.require_viewer()
     request = page_request("feed", first, after)
     posts = ctx.stores.relational.posts
-    authors: Authors | None = {} if with_authors else None
+    authors: ShownUsers | None = {} if with_authors else None
     page = await posts.feed(viewer.user_id, request, authors=authors)
     if authors:
         ctx.loaders.prime_users(authors)

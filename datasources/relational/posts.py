@@ -33,10 +33,10 @@ from datasources.relational.direct_reads import DirectRead
 from datasources.relational.id_lists import by_ids
 from datasources.relational.keyset import before_key, newest_per_group, parse_time_key, time_key
 from datasources.relational.models import PUBLISHED_POSTS, Counter, Follow, Post, PostTag, User
-from datasources.relational.records import UserRecord, utc
+from datasources.relational.records import utc
 from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
 from datasources.relational.text_search import contains_ci
-from datasources.relational.users import SHOWN_WITH_COUNTS, FollowCounts, shown_with_counts
+from datasources.relational.users import SHOWN_WITH_COUNTS, ShownUsers, shown_with_counts
 from domain import MAX_TAG_LENGTH, MAX_TITLE, PostStatus
 
 Ts = TypeVarTuple("Ts")
@@ -160,8 +160,10 @@ def _pages(every: Select[*Ts]) -> tuple[DirectRead[*Ts], DirectRead[*Ts]]:
     return DirectRead(first), DirectRead(after.order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
 
 
-_FIRST_PUBLISHED, _PUBLISHED_AFTER = _pages(_EVERY_PUBLISHED)
-_FIRST_PUBLISHED_WITH_AUTHORS, _PUBLISHED_AFTER_WITH_AUTHORS = _pages(_EVERY_PUBLISHED_WITH_AUTHORS)
+_PUBLISHED_PAGES = _pages(_EVERY_PUBLISHED)
+_PUBLISHED_PAGES_WITH_AUTHORS = _pages(_EVERY_PUBLISHED_WITH_AUTHORS)
+_FIRST_PUBLISHED, _PUBLISHED_AFTER = _PUBLISHED_PAGES
+_FIRST_PUBLISHED_WITH_AUTHORS, _PUBLISHED_AFTER_WITH_AUTHORS = _PUBLISHED_PAGES_WITH_AUTHORS
 
 
 def _published_not_by_index(is_sqlite: bool) -> ColumnElement[bool]:
@@ -174,26 +176,12 @@ def _published_not_by_index(is_sqlite: bool) -> ColumnElement[bool]:
     return Post.status == PUBLISHED
 
 
-# A listing's posts' authors as it reads them: user id -> (user, follow counts).
-Authors = dict[int, tuple[UserRecord, FollowCounts]]
-
-
-def _selected(authors: Authors | None) -> Select[*tuple[Any, ...]]:
+def _selected(authors: ShownUsers | None) -> Select[*tuple[Any, ...]]:
     """The columns a filtered listing reads: a post's, then its author's when `authors`
     is to receive them."""
     if authors is None:
         return select(*_COLUMNS)
     return select(*_COLUMNS, *SHOWN_WITH_COUNTS).select_from(_WITH_AUTHORS)
-
-
-def _page_of(rows: Sequence[Any], page: PageRequest, *, with_count: bool) -> Page[PostRecord]:
-    """The page of posts in `rows` (their first columns `_COLUMNS`); `with_count`: the
-    column after those is the listing's count."""
-    total = None
-    if with_count and rows:
-        counted: Any = rows[0][len(_COLUMNS)]
-        total = int(counted or 0)
-    return page_from_rows([PostRecord.from_columns(r) for r in rows], page, key_of, total)
 
 
 class PostRepository:
@@ -368,7 +356,7 @@ class PostRepository:
         author_id: int | None = None,
         tag: str | None = None,
         search: str | None = None,
-        authors: Authors | None = None,
+        authors: ShownUsers | None = None,
     ) -> Page[PostRecord]:
         """Published posts, newest first, optionally of one author, with one tag, or
         containing `search` (case-insensitively) in the title or body. `authors`, when
@@ -379,14 +367,8 @@ class PostRepository:
             parameters: dict[str, Any] = {"limit": page.first + 1}
             if after is not None:
                 parameters["at"], parameters["id"] = after
-            if authors is None:
-                read = _FIRST_PUBLISHED if after is None else _PUBLISHED_AFTER
-            else:
-                read = (
-                    _FIRST_PUBLISHED_WITH_AUTHORS
-                    if after is None
-                    else _PUBLISHED_AFTER_WITH_AUTHORS
-                )
+            first, later = _PUBLISHED_PAGES if authors is None else _PUBLISHED_PAGES_WITH_AUTHORS
+            read = first if after is None else later
             return await self._page(read, page, parameters, with_count=True, authors=authors)
         query = self._filtered(_selected(authors), author_id=author_id, tag=tag, search=search)
         query = query.where(before_key(Post.sort_at, Post.id, after))
@@ -405,7 +387,7 @@ class PostRepository:
         return int(await self._store.scalar(query) or 0)
 
     async def feed(
-        self, viewer_id: int, page: PageRequest, *, authors: Authors | None = None
+        self, viewer_id: int, page: PageRequest, *, authors: ShownUsers | None = None
     ) -> Page[PostRecord]:
         """Published posts of the people the viewer follows, newest first. One query.
         `authors`, when given, receives the posts' authors, read in the same statement."""
@@ -493,7 +475,7 @@ class PostRepository:
         parameters: dict[str, Any] | None = None,
         *,
         with_count: bool = False,
-        authors: Authors | None = None,
+        authors: ShownUsers | None = None,
     ) -> Page[PostRecord]:
         """`with_count`: the query's column after `_COLUMNS` is the listing's count.
         `authors`: the columns after those are the post's author's (SHOWN_WITH_COUNTS),
@@ -509,7 +491,11 @@ class PostRepository:
                 if row[start] is not None:  # the author's row is there
                     author = shown_with_counts(row[start:])
                     authors[author[0].id] = author
-        return _page_of(rows, page, with_count=with_count)
+        total = None
+        if with_count and rows:
+            counted: Any = rows[0][len(_COLUMNS)]
+            total = int(counted or 0)
+        return page_from_rows([PostRecord.from_columns(r) for r in rows], page, key_of, total)
 
     @staticmethod
     async def _lock_visible(session: AsyncSession, post_id: int) -> Post | None:

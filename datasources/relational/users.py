@@ -28,6 +28,8 @@ SHOWN_WITH_COUNTS = (*_SHOWN, User.follower_count, User.following_count)
 _SHOWN_BY_ID = by_ids(select(*SHOWN_WITH_COUNTS), User.id)
 
 FollowCounts = tuple[int, int]  # (followers, following)
+# Users read with their follow counts beside something else (a page's authors): by id.
+ShownUsers = dict[int, tuple[UserRecord, FollowCounts]]
 
 
 def shown_with_counts(columns: Sequence[Any]) -> tuple[UserRecord, FollowCounts]:
