@@ -205,3 +205,114 @@ def test_a_hook_that_is_not_a_generator_is_refused() -> None:
 
     with pytest.raises(TypeError, match="must be a generator"):
         ExtensionChain([Plain()])
+
+
+# -- ChainRunningSchema.execute against Strawberry's own, on the same schema -----------
+
+
+def _differential_schema(events: list[str]) -> ChainRunningSchema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def hello(self, name: str = "world") -> str:
+            return name
+
+        @strawberry.field
+        async def later(self) -> str:
+            return "later"
+
+        @strawberry.field
+        def broken(self) -> str:
+            raise ValueError("broken")
+
+    @strawberry.type
+    class Mutation:
+        @strawberry.field
+        def touch(self) -> bool:
+            return True
+
+    class Records(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            events.append(f"operation {self.execution_context.query!r}")
+            yield
+            result = self.execution_context.result
+            events.append(f"result {getattr(result, 'data', None)} {_messages(result)}")
+            events.append(f"pre-execution {_messages(self.execution_context)}")
+
+        def on_parse(self) -> Iterator[None]:
+            yield
+            events.append(f"parsed {self.execution_context.graphql_document is not None}")
+
+        def on_validate(self) -> Iterator[None]:
+            yield
+            events.append(f"validated {_messages(self.execution_context)}")
+            if self.execution_context.query == '{ hello(name: "validate") }':
+                raise GraphQLError("refused after validation")
+
+        async def on_execute(self) -> AsyncIterator[None]:
+            query = self.execution_context.query or ""
+            if "refuse" in query:
+                from graphql import ExecutionResult as GraphQLResult
+
+                self.execution_context.result = GraphQLResult(None, [GraphQLError("refused")])
+            if "explode" in query:
+                raise ValueError("exploded in on_execute")
+            yield
+            self.execution_context.extensions_results["seen"] = True
+
+        def get_results(self) -> dict[str, Any]:
+            return {"records": len(events)}
+
+    def chain() -> ExtensionChain:
+        return ExtensionChain([Records()])
+
+    class Logs(ChainRunningSchema):
+        def process_errors(self, errors: list[GraphQLError], *_: Any) -> None:
+            events.append(f"processed {[error.message for error in errors]}")
+
+    return Logs(query=Query, mutation=Mutation, extensions=[chain])
+
+
+def _messages(holder: Any) -> list[str]:
+    errors = getattr(holder, "errors", None) or getattr(holder, "pre_execution_errors", None)
+    return [error.message for error in errors or ()]
+
+
+DIFFERENTIAL_CASES: list[tuple[str | None, dict[str, Any]]] = [
+    ("{ hello }", {}),
+    ("{ later hello(name: $n) }", {}),
+    ("query Q($n: String!) { hello(name: $n) }", {"variable_values": {"n": "ada"}}),
+    ("query Q($n: String!) { hello(name: $n) }", {}),
+    ("query Q($n: String!) { hello(name: $n) }", {"variable_values": {"n": 3}}),
+    ("{ broken hello }", {}),
+    ("{ hello(", {}),
+    ("{ nope }", {}),
+    ("", {}),
+    (None, {}),
+    ("{ hello }", {"allowed_operation_types": {strawberry.types.graphql.OperationType.MUTATION}}),
+    ("mutation { touch }", {}),
+    ("query A { hello } query B { later }", {}),
+    ("query A { hello } query B { later }", {"operation_name": "B"}),
+    ("query A { hello } query B { later }", {"operation_name": "C"}),
+    ('{ hello(name: "validate") }', {}),
+    ('{ hello(name: "refuse") }', {}),
+    ('{ hello(name: "explode") }', {}),
+]
+
+
+@pytest.mark.parametrize(("query", "arguments"), DIFFERENTIAL_CASES)
+async def test_execute_answers_as_strawberrys_own(
+    query: str | None, arguments: dict[str, Any]
+) -> None:
+    outcomes = []
+    for execute in (strawberry.Schema.execute, ChainRunningSchema.execute):
+        events: list[str] = []
+        schema = _differential_schema(events)
+        try:
+            result = await execute(schema, query, **arguments)
+        except Exception as error:
+            outcomes.append((type(error), str(error), events))
+            continue
+        errors = [error.formatted for error in result.errors or ()]
+        outcomes.append((result.data, errors, result.extensions, type(result).__name__, events))
+    assert outcomes[0] == outcomes[1]
