@@ -25,6 +25,7 @@ from schema.notifications import Notification
 from schema.operation_metrics import OperationMetrics
 from schema.planned_executor import PlannedExecutor
 from schema.posts import Post
+from schema.prepared_executors import PreparedExecutors
 from schema.query import Query
 from schema.query_stats import QueryStatsCounted, QueryStatsInResponse
 from schema.subscription import Subscription
@@ -80,6 +81,10 @@ class OperationExecution(ExecutionContext):
 class AgoraSchema(ChainRunningSchema):
     # Set by build_schema once the GraphQL schema exists.
     document_checks: DocumentChecks
+    prepared_executors: PreparedExecutors
+
+    def _get_execute_function(self) -> Callable[..., Any]:
+        return self.prepared_executors.execute
 
     def _create_execution_context(
         self,
@@ -147,6 +152,7 @@ def build_schema(*, production: bool, planned: bool = True) -> AgoraSchema:
     )
     if production:
         hide_types(schema._schema)
+    schema.prepared_executors = PreparedExecutors()
     schema.document_checks = DocumentChecks(
         schema._schema,
         hide_suggestions=production,

@@ -1,0 +1,177 @@
+"""graphql-core's `execute` for planned operations, the executor's fixed parts made once
+per document and operation.
+
+graphql-core builds its executor anew for every request: it looks the operation and
+the fragments up in the document, reads the operation's directives, and sets some
+thirty attributes through three constructors; about 9 µs, as much as running the plan
+of `{ __typename }`. Frontend apps send the same few documents again and again, so the
+first executor of a document and operation becomes a template, with nothing of its
+request kept, and later requests copy it and give it their own state: their root and
+context values, their coerced variables, and fresh containers for everything graphql-core
+collects while it runs (as its `create_sub_executor` gives a sub-executor its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from graphql import DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema, execute
+from graphql.execution import ExperimentalIncrementalExecutionResults
+from graphql.execution.execute import UNEXPECTED_MULTIPLE_PAYLOADS
+from graphql.execution.executor import CollectedErrors
+from graphql.execution.values import VariableValues, get_variable_values
+from graphql.pyutils import RefMap
+from graphql.type.definition import GraphQLResolveInfoHelpers
+
+from schema.planned_executor import PlannedExecutor
+
+# Templates kept at most: as many as the documents the document checks keep.
+MAX_TEMPLATES = 2_000
+
+# graphql-core's limit for variable coercion errors (its `execute` default).
+MAX_COERCION_ERRORS = 50
+
+# A document (by identity), an operation name, and the awaitable test executors use.
+_Key = tuple[int, str | None, Any]
+
+# What an executor holds of its request: cleared in a template.
+_OF_THE_REQUEST = ("root_value", "context_value", "variable_values", "operation_extensions")
+
+
+def fresh_state(executor: PlannedExecutor) -> None:
+    """Gives an executor new containers for what it collects while it runs, as
+    `Executor.__init__` and `IncrementalExecutor.__init__` make them."""
+    executor.async_helpers = GraphQLResolveInfoHelpers(
+        gather=executor.gather_async_work, track=executor.track_async_work
+    )
+    executor.collected_errors = CollectedErrors()
+    executor.pending_incremental_futures = set()
+    executor.background_futures = set()
+    executor.async_work_finished_hook_task = None
+    executor._relevant_sub_fields = {}
+    executor._stream_usages = RefMap()
+    executor.defer_usage_set = None
+    executor.groups = []
+    executor.tasks = []
+    executor.streams = []
+    executor._initial_execution_plans = RefMap()
+    executor._deferred_execution_plans = RefMap()
+
+
+class PreparedExecutors:
+    """Templates of executors by document and operation name. A document is told by its
+    identity (the document checks hand out one parsed document per text); the template
+    holds the document, so the identity is not reused while it is kept."""
+
+    def __init__(self, max_templates: int = MAX_TEMPLATES) -> None:
+        self.max_templates = max_templates
+        self._templates: dict[_Key, PlannedExecutor] = {}
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+    def execute(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        is_awaitable: Callable[[Any], bool] | None = None,
+        executor_class: type[Any] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        **others: Any,
+    ) -> ExecutionResult | Awaitable[ExecutionResult]:
+        if executor_class is not PlannedExecutor or others:
+            return execute(
+                schema,
+                document,
+                root_value,
+                context_value,
+                variable_values,
+                operation_name,
+                is_awaitable=is_awaitable,  # type: ignore[arg-type]
+                executor_class=executor_class,
+                operation_extensions=operation_extensions,
+                **others,
+            )
+        key = (id(document), operation_name, is_awaitable)
+        template = self._templates.get(key)
+        if template is None or template.schema is not schema:
+            built = PlannedExecutor.build(
+                schema,
+                document,
+                root_value,
+                context_value,
+                variable_values,
+                operation_name,
+                is_awaitable=is_awaitable,  # type: ignore[arg-type]
+                operation_extensions=operation_extensions,
+            )
+            if isinstance(built, list):
+                return ExecutionResult(None, errors=built)
+            assert isinstance(built, PlannedExecutor)
+            # Even the first run copies the template: one way to an executor.
+            template = self._keep(key, built)
+            coerced = built.variable_values
+        else:
+            found = get_variable_values(
+                schema,
+                template.operation.variable_definitions or (),
+                variable_values or {},
+                max_errors=MAX_COERCION_ERRORS,
+                hide_suggestions=template.hide_suggestions,
+            )
+            if isinstance(found, list):
+                return ExecutionResult(None, errors=found)
+            coerced = found
+        executor = _again(template, root_value, context_value, coerced, operation_extensions)
+        return _single(executor.execute_operation())
+
+    def _keep(self, key: _Key, built: PlannedExecutor) -> PlannedExecutor:
+        if len(self._templates) >= self.max_templates:
+            # The oldest goes: dicts keep insertion order.
+            del self._templates[next(iter(self._templates))]
+        template = PlannedExecutor.__new__(PlannedExecutor)
+        template.__dict__.update(built.__dict__)
+        for name in _OF_THE_REQUEST:
+            setattr(template, name, None)
+        fresh_state(template)  # the built executor's are bound to it, and to its request
+        self._templates[key] = template
+        return template
+
+
+def _again(
+    template: PlannedExecutor,
+    root_value: Any,
+    context_value: Any,
+    variable_values: VariableValues,
+    operation_extensions: dict[str, Any] | None,
+) -> PlannedExecutor:
+    executor = PlannedExecutor.__new__(PlannedExecutor)
+    executor.__dict__.update(template.__dict__)
+    executor.root_value = root_value
+    executor.context_value = context_value
+    executor.variable_values = variable_values
+    executor.operation_extensions = operation_extensions
+    fresh_state(executor)
+    return executor
+
+
+def _single(result: Any) -> Any:
+    """What graphql-core's `execute` answers for what `execute_operation` gave."""
+    if isinstance(result, ExecutionResult):
+        return result
+    if isinstance(result, ExperimentalIncrementalExecutionResults):
+        raise GraphQLError(UNEXPECTED_MULTIPLE_PAYLOADS)
+
+    async def awaited() -> ExecutionResult:
+        value = await result
+        if isinstance(value, ExecutionResult):
+            return value
+        raise GraphQLError(UNEXPECTED_MULTIPLE_PAYLOADS)
+
+    return awaited()

@@ -1,0 +1,149 @@
+"""Executors copied from a template per document and operation
+(`schema.prepared_executors`) hold what graphql-core's own would, each run its own state
+and nothing of another request."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import parse
+from graphql.execution.executor import CollectedErrors
+from graphql.pyutils import RefMap
+from strawberry.execution import optimized_is_awaitable
+
+from schema.planned_executor import PlannedExecutor
+from schema.prepared_executors import PreparedExecutors, fresh_state
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def greeting(self, info: strawberry.Info, name: str = "world") -> str:
+        if name == "bad":
+            raise ValueError("a bad name")
+        return f"{info.context['greeting']}, {name}"
+
+    @strawberry.field
+    async def later(self) -> int:
+        return 1
+
+    @strawberry.field
+    def broken(self) -> str:
+        raise ValueError("broken")
+
+
+SCHEMA = strawberry.Schema(query=Query)._schema
+DOCUMENT = parse(
+    "query Greet($name: String!) { greeting(name: $name) later } query Fail { broken }"
+)
+
+
+# Containers an executor reads but never changes: its document's fragments.
+OF_THE_DOCUMENT = {"fragment_definitions", "fragments"}
+
+
+class Context(dict[str, Any]):
+    """A dict that can be referred to weakly."""
+
+
+async def _run(
+    prepared: PreparedExecutors, context: Any, variables: dict[str, Any], name: str = "Greet"
+) -> Any:
+    result = prepared.execute(
+        SCHEMA,
+        DOCUMENT,
+        None,
+        context,
+        variables,
+        name,
+        is_awaitable=optimized_is_awaitable,
+        executor_class=PlannedExecutor,
+    )
+    return await result if not hasattr(result, "data") else result
+
+
+async def test_each_request_gets_its_own_context_variables_and_errors() -> None:
+    prepared = PreparedExecutors()
+    first = await _run(prepared, Context(greeting="hello"), {"name": "ada"})
+    second = await _run(prepared, Context(greeting="hi"), {"name": "bo"})
+    assert first.data == {"greeting": "hello, ada", "later": 1}
+    assert second.data == {"greeting": "hi, bo", "later": 1}
+    bad = await _run(prepared, Context(greeting="hello"), {"name": "bad"})
+    assert [error.message for error in bad.errors] == ["a bad name"]
+    good = await _run(prepared, Context(greeting="hello"), {"name": "cy"})
+    assert good.errors is None
+    assert good.data == {"greeting": "hello, cy", "later": 1}
+    failed = [await _run(prepared, Context(), {}, "Fail") for _ in range(2)]
+    for result in failed:
+        assert [error.message for error in result.errors] == ["broken"]
+    assert failed[0].errors[0] is not failed[1].errors[0]
+    assert len(prepared) == 2
+
+
+async def test_variables_are_coerced_on_every_request() -> None:
+    prepared = PreparedExecutors()
+    await _run(prepared, Context(greeting="hello"), {"name": "ada"})
+    refused = await _run(prepared, Context(greeting="hello"), {"name": 3})
+    assert refused.data is None
+    assert "String cannot represent a non string value: 3" in refused.errors[0].message
+
+
+async def test_an_unknown_operation_is_refused_every_time() -> None:
+    prepared = PreparedExecutors()
+    for _ in range(2):
+        result = await _run(prepared, Context(), {}, "Nope")
+        assert [error.message for error in result.errors] == ["Unknown operation named 'Nope'."]
+    assert len(prepared) == 0
+
+
+async def test_a_template_keeps_nothing_of_its_request() -> None:
+    prepared = PreparedExecutors()
+    context = Context(greeting="hello")
+    await _run(prepared, context, {"name": "ada"})
+    kept = weakref.ref(context)
+    del context
+    gc.collect()
+    assert kept() is None
+
+
+def test_a_copy_holds_what_graphql_core_builds_with_fresh_state() -> None:
+    built = PlannedExecutor.build(
+        SCHEMA,
+        DOCUMENT,
+        None,
+        object(),  # a context: the request's, not a container the executor fills
+        {"name": "ada"},
+        "Greet",
+        operation_extensions=None,
+    )
+    assert isinstance(built, PlannedExecutor)
+    copy = PlannedExecutor.__new__(PlannedExecutor)
+    copy.__dict__.update(built.__dict__)
+    fresh_state(copy)
+    assert set(copy.__dict__) == set(built.__dict__)
+    for name, value in built.__dict__.items():
+        if name in OF_THE_DOCUMENT:
+            assert copy.__dict__[name] is value, name
+        elif isinstance(value, (list, set, dict, RefMap, CollectedErrors)):
+            assert copy.__dict__[name] is not value, name
+            assert type(copy.__dict__[name]) is type(value), name
+            if not isinstance(value, CollectedErrors):
+                assert len(copy.__dict__[name]) == len(value) == 0, name
+    assert copy.async_helpers.gather.__self__ is copy
+    assert copy.async_helpers.track.__self__ is copy
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+async def test_templates_are_bounded(limit: int) -> None:
+    prepared = PreparedExecutors(max_templates=limit)
+    for index in range(limit + 5):
+        document = parse(f'{{ greeting(name: "{index}") }}')
+        result = await prepared.execute(  # type: ignore[misc]
+            SCHEMA, document, None, {"greeting": "hi"}, None, None, executor_class=PlannedExecutor
+        )
+        assert result.data == {"greeting": f"hi, {index}"}
+    assert len(prepared) == limit
