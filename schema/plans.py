@@ -58,6 +58,7 @@ from graphql.pyutils import Undefined
 from graphql.type import specified_scalar_types
 
 from schema.batches import Batch, batch_of
+from schema.direct_resolvers import direct_resolver
 from schema.document_checks import frozen
 
 DEFINITION = "strawberry-definition"  # Strawberry's back-reference on each GraphQL field
@@ -352,6 +353,8 @@ class Planner:
         self.variable_values = variable_values
         self.operation = operation
         self.hide_suggestions = hide_suggestions
+        # The Strawberry schema that made `schema` (Strawberry links it so).
+        self.strawberry_schema = schema._strawberry_schema  # type: ignore[attr-defined]
 
     def plan(self, root_type: GraphQLObjectType) -> Plan:
         grouped, _defers, forbidden = collect_fields(
@@ -414,7 +417,10 @@ class Planner:
                 ):
                     plan.attribute = strawberry_field.python_name
                 elif definition.resolve is not None:
-                    plan.resolve = definition.resolve
+                    direct = None
+                    if strawberry_field is not None:
+                        direct = direct_resolver(strawberry_field, self.strawberry_schema)
+                    plan.resolve = direct or definition.resolve
                 else:
                     raise NotPlanned("no resolver")
                 plan.has_arguments = bool(definition.args or node.arguments)
