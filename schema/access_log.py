@@ -6,12 +6,14 @@ count is still bound when this one finishes)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 from starlette.requests import Request
 from strawberry.extensions import SchemaExtension
 
 from datasources.instrumentation import current_stats
+from logs import enabled_for
 
 MAX_NAME_LENGTH = 100
 
@@ -19,6 +21,8 @@ MAX_NAME_LENGTH = 100
 class OperationForAccessLog(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
+        if not enabled_for(logging.INFO):  # no access line will be written
+            return
         request = getattr(self.execution_context.context, "request", None)
         if not isinstance(request, Request):  # WebSocket operations have no access line
             return

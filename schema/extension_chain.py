@@ -68,10 +68,23 @@ def _hooks_of(kind: type[SchemaExtension]) -> dict[str, bool]:
     return found
 
 
+@cache
+def _stages_of(kinds: tuple[type[SchemaExtension], ...]) -> dict[str, tuple[tuple[int, Any], ...]]:
+    """For each hook, the parts that override it (by position) with their functions:
+    worked out once per list of part types, not per operation."""
+    hooks = [_hooks_of(kind) for kind in kinds]  # type: ignore[arg-type]
+    return {
+        name: tuple(
+            (index, getattr(kind, name)) for index, kind in enumerate(kinds) if name in hooks[index]
+        )
+        for name in HOOKS
+    }
+
+
 class ExtensionChain(SchemaExtension):
     def __init__(self, parts: list[SchemaExtension]) -> None:
         self.parts = parts
-        self.hooks = {part: _hooks_of(type(part)) for part in parts}  # type: ignore[arg-type]
+        self.stages = _stages_of(tuple(type(part) for part in parts))
 
     # Strawberry sets the operation's execution context on each extension it runs.
     @property
@@ -85,7 +98,8 @@ class ExtensionChain(SchemaExtension):
             part.execution_context = value
 
     def _steps(self, name: str, *args: Any) -> list[_Step]:
-        return [getattr(part, name)(*args) for part, hooks in self.hooks.items() if name in hooks]
+        parts = self.parts
+        return [hook(parts[index], *args) for index, hook in self.stages[name]]
 
     # Generator functions themselves: Strawberry tells hook kinds apart by that.
     def on_operation(self) -> Iterator[None]:
