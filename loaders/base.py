@@ -24,6 +24,35 @@ class Loader(DataLoader[K, V], Generic[K, V]):
     and the other fields waiting on the same load then failed with CancelledError,
     which took the whole operation down."""
 
+    # Primed values not yet loaded: a value becomes a (done) future only when a caller
+    # loads it. Priming made a future at once, about 0.6 µs a key: a page of posts
+    # primes the follow counts of its authors, which few queries then read.
+    _primed: dict[Hashable, Any]
+
+    def prime(self, key: K, value: V) -> Loader[K, V]:
+        """As DataLoader's: a key already cached or primed keeps its value."""
+        cache_key = self.get_cache_key(key)
+        if cache_key not in self._cache:
+            primed = self.__dict__.setdefault("_primed", {})
+            primed.setdefault(cache_key, value)
+        return self
+
+    def clear(self, key: K) -> Loader[K, V]:
+        self.__dict__.get("_primed", {}).pop(self.get_cache_key(key), None)
+        return super().clear(key)
+
+    def clear_all(self) -> Loader[K, V]:
+        self.__dict__.get("_primed", {}).clear()
+        return super().clear_all()
+
+    def _cached_primed(self, key: K) -> None:
+        """Moves a primed value into the cache, as DataLoader.prime would have put it."""
+        primed = self.__dict__.get("_primed")
+        if primed:
+            cache_key = self.get_cache_key(key)
+            if cache_key in primed:
+                DataLoader.prime(self, key, primed.pop(cache_key))
+
     async def load_each(self, keys: Sequence[K]) -> list[V | BaseException]:
         """One load per key, in key order; a key whose load fails has its exception in
         its place (load_many would fail them all), as a resolver per key would see it.
@@ -32,6 +61,9 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         of this caller's own (a cancelled caller cancels only that): a batch settles all
         its futures at once, so this wakes about once per batch, not once per key (a
         future and a callback per key less than a `load` per key, gathered)."""
+        if self.__dict__.get("_primed"):
+            for key in keys:
+                self._cached_primed(key)
         shared: list[Future[V]] = [DataLoader.load(self, key) for key in keys]
         try:
             for future in shared:
@@ -45,6 +77,7 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         return [_outcome(future) for future in shared]
 
     def load(self, key: K) -> Future[V]:
+        self._cached_primed(key)
         shared = super().load(key)
         if shared.done():
             return shared  # a finished future is never cancelled by its awaiters
