@@ -32,6 +32,8 @@ class Loader(DataLoader[K, V], Generic[K, V]):
 
     def prime(self, key: K, value: V) -> Loader[K, V]:
         """As DataLoader's: a key already cached or primed keeps its value."""
+        if not self.cache:
+            return super().prime(key, value)
         cache_key = self.get_cache_key(key)
         if cache_key not in self._cache:
             self.__dict__.setdefault("_primed", {}).setdefault(cache_key, value)
@@ -55,8 +57,13 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         future and a callback per key less than a `load` per key, gathered)."""
         primed = self.__dict__.get("_primed") or {}
         key_of = self.get_cache_key
+        # The primed values as they are now: a `clear` while this waits changes later loads.
+        known: list[Any] = [
+            primed.get(key_of(key), _ABSENT) if key is not None else _ABSENT for key in keys
+        ]
         shared: list[Future[V] | None] = [
-            None if key_of(key) in primed else DataLoader.load(self, key) for key in keys
+            None if value is not _ABSENT else DataLoader.load(self, key)
+            for key, value in zip(keys, known, strict=True)
         ]
         try:
             for future in shared:
@@ -68,13 +75,13 @@ class Loader(DataLoader[K, V], Generic[K, V]):
                     future.add_done_callback(_retrieve)
             raise
         return [
-            primed[key_of(key)] if future is None else _outcome(future)
-            for key, future in zip(keys, shared, strict=True)
+            value if future is None else _outcome(future)
+            for value, future in zip(known, shared, strict=True)
         ]
 
     def load(self, key: K) -> Future[V]:
         primed = self.__dict__.get("_primed")
-        if primed:
+        if primed and key is not None:
             cache_key = self.get_cache_key(key)
             if cache_key in primed:
                 value = primed[cache_key]
@@ -90,6 +97,9 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         own: Future[V] = shared.get_loop().create_future()
         shared.add_done_callback(partial(_settle, own))
         return own
+
+
+_ABSENT = object()  # a key with no primed value
 
 
 def single(values: Sequence[V | BaseException]) -> V:

@@ -32,8 +32,8 @@ def direct_resolver(field: StrawberryField, schema: strawberry.Schema) -> Callab
     """The field's resolver as Strawberry's wrapper would call it, with graphql-core's
     `(source, info, **arguments)`; None when the wrapper does more than rename."""
     base = field.base_resolver
-    if base is None or field.extensions:
-        return None
+    if base is None or field.extensions or field.is_subscription:
+        return None  # a subscription's resolve gives the event, not its resolver's value
     if base.parent_parameter is not None or base.root_parameter is not None:
         return None  # Agora's resolvers take their source as `self`
     if schema.schema_converter._get_field_exception_handlers(field):

@@ -167,7 +167,9 @@ class ChainRunningSchema(strawberry.Schema):
             )
         context = self._create_execution_context(
             query=query,
-            allowed_operation_types=allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES,
+            allowed_operation_types=DEFAULT_ALLOWED_OPERATION_TYPES
+            if allowed_operation_types is None
+            else allowed_operation_types,
             variable_values=variable_values,
             context_value=context_value,
             root_value=root_value,
@@ -194,6 +196,8 @@ class ChainRunningSchema(strawberry.Schema):
         extensions = self.extensions
         if len(extensions) != 1 or isinstance(extensions[0], SchemaExtension) or self.directives:
             return None
+        if self.config.enable_experimental_incremental_execution:
+            return None  # results that are not one ExecutionResult: Strawberry's own
         chain = extensions[0]()
         return chain if isinstance(chain, ExtensionChain) else None
 

@@ -13,6 +13,7 @@ collects while it runs (as its `create_sub_executor` gives a sub-executor its ow
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,14 +27,14 @@ from graphql.type.definition import GraphQLResolveInfoHelpers
 
 from schema.planned_executor import PlannedExecutor
 
-# Templates kept at most: as many as the documents the document checks keep.
-MAX_TEMPLATES = 2_000
+# Templates kept per document: one per operation name (and schema) run.
+TEMPLATES_PER_DOCUMENT = 16
 
 # graphql-core's limit for variable coercion errors (its `execute` default).
 MAX_COERCION_ERRORS = 50
 
-# A document (by identity), an operation name, and the awaitable test executors use.
-_Key = tuple[int, str | None, Any]
+# An operation name, the awaitable test executors use, and the schema (by identity).
+_Templates = dict[tuple[str | None, Any, int], PlannedExecutor]
 
 # What an executor holds of its request: cleared in a template.
 _OF_THE_REQUEST = ("root_value", "context_value", "variable_values", "operation_extensions")
@@ -60,16 +61,18 @@ def fresh_state(executor: PlannedExecutor) -> None:
 
 
 class PreparedExecutors:
-    """Templates of executors by document and operation name. A document is told by its
-    identity (the document checks hand out one parsed document per text); the template
-    holds the document, so the identity is not reused while it is kept."""
+    """Templates of executors by document and operation name, kept only while their
+    document is alive (held by the document checks' cache or by a request): a document
+    is told by its identity, checked through a weak reference, so a new document at a
+    freed address is never taken for an old one, and the templates cost no memory
+    beyond the documents the cache already bounds."""
 
-    def __init__(self, max_templates: int = MAX_TEMPLATES) -> None:
-        self.max_templates = max_templates
-        self._templates: dict[_Key, PlannedExecutor] = {}
+    def __init__(self, per_document: int = TEMPLATES_PER_DOCUMENT) -> None:
+        self.per_document = per_document
+        self._by_document: dict[int, tuple[weakref.ref[DocumentNode], _Templates]] = {}
 
     def __len__(self) -> int:
-        return len(self._templates)
+        return sum(len(templates) for _, templates in self._by_document.values())
 
     def execute(
         self,
@@ -85,7 +88,12 @@ class PreparedExecutors:
         operation_extensions: dict[str, Any] | None = None,
         **others: Any,
     ) -> ExecutionResult | Awaitable[ExecutionResult]:
-        if executor_class is not PlannedExecutor or others:
+        if (
+            executor_class is not PlannedExecutor
+            or others
+            or schema.get_directive("defer")
+            or schema.get_directive("stream")
+        ):
             return execute(
                 schema,
                 document,
@@ -98,8 +106,9 @@ class PreparedExecutors:
                 operation_extensions=operation_extensions,
                 **others,
             )
-        key = (id(document), operation_name, is_awaitable)
-        template = self._templates.get(key)
+        templates = self._templates_of(document)
+        key = (operation_name, is_awaitable, id(schema))
+        template = templates.get(key)
         if template is None or template.schema is not schema:
             built = PlannedExecutor.build(
                 schema,
@@ -115,7 +124,9 @@ class PreparedExecutors:
                 return ExecutionResult(None, errors=built)
             assert isinstance(built, PlannedExecutor)
             # Even the first run copies the template: one way to an executor.
-            template = self._keep(key, built)
+            template = _template_of(built)
+            if len(templates) < self.per_document:
+                templates[key] = template
             coerced = built.variable_values
         else:
             found = get_variable_values(
@@ -131,17 +142,34 @@ class PreparedExecutors:
         executor = _again(template, root_value, context_value, coerced, operation_extensions)
         return _single(executor.execute_operation())
 
-    def _keep(self, key: _Key, built: PlannedExecutor) -> PlannedExecutor:
-        if len(self._templates) >= self.max_templates:
-            # The oldest goes: dicts keep insertion order.
-            del self._templates[next(iter(self._templates))]
-        template = PlannedExecutor.__new__(PlannedExecutor)
-        template.__dict__.update(built.__dict__)
-        for name in _OF_THE_REQUEST:
-            setattr(template, name, None)
-        fresh_state(template)  # the built executor's are bound to it, and to its request
-        self._templates[key] = template
-        return template
+    def _templates_of(self, document: DocumentNode) -> _Templates:
+        key = id(document)
+        entry = self._by_document.get(key)
+        if entry is not None and entry[0]() is document:
+            return entry[1]
+        by_document = self._by_document
+
+        def forget(ref: weakref.ref[DocumentNode]) -> None:
+            held = by_document.get(key)
+            if held is not None and held[0] is ref:
+                del by_document[key]
+
+        templates: _Templates = {}
+        by_document[key] = (weakref.ref(document, forget), templates)
+        return templates
+
+
+def _template_of(built: PlannedExecutor) -> PlannedExecutor:
+    """The built executor's fixed parts, nothing of its request. The built executor is
+    left unable to reach its request through its helpers (bound methods of it: a cycle
+    that would keep the request until the collector found it)."""
+    template = PlannedExecutor.__new__(PlannedExecutor)
+    template.__dict__.update(built.__dict__)
+    for name in _OF_THE_REQUEST:
+        setattr(template, name, None)
+    fresh_state(template)
+    built.async_helpers = None  # type: ignore[assignment]
+    return template
 
 
 def _again(

@@ -5,6 +5,7 @@ more are left to it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -96,8 +97,9 @@ async def test_direct_calls_answer_as_strawberrys_wrapper(query: str) -> None:
     assert answers[0][0] is not None or answers[0][1]
 
 
-def _field(type_: type, name: str) -> Any:
-    definition = strawberry.Schema(query=Query).get_type_by_name(type_.__name__)
+def _field(type_: type, name: str, query: type = Query, subscription: type | None = None) -> Any:
+    schema = strawberry.Schema(query=query, subscription=subscription)
+    definition = schema.get_type_by_name(type_.__name__)
     assert definition is not None
     return next(f for f in definition.fields if f.python_name == name)  # type: ignore[union-attr]
 
@@ -121,3 +123,32 @@ def test_only_fields_whose_wrapper_renames_are_called_directly() -> None:
         "guarded": False,  # a permission class is an extension
         "ranged": False,  # an input type is converted
     }
+
+
+async def _counting(n: int) -> AsyncGenerator[int, None]:
+    for index in range(n):
+        yield index
+
+
+@strawberry.type
+class Events:
+    @strawberry.subscription
+    def counted(self, n: int = 2) -> AsyncGenerator[int, None]:
+        return _counting(n)  # a plain function returning the events, not a generator
+
+
+async def test_a_subscription_field_is_left_to_strawberry() -> None:
+    """A subscription field's resolve gives each event; called directly it would run the
+    subscription's function again for every event."""
+    answers = []
+    for planned in (False, True):
+        schema = strawberry.Schema(
+            query=Query,
+            subscription=Events,
+            execution_context_class=PlannedExecutor if planned else None,
+        )
+        stream = await schema.subscribe("subscription { counted(n: 3) }")
+        answers.append([(result.data, result.errors) async for result in stream])  # type: ignore[union-attr]
+    assert answers[0] == answers[1] == [({"counted": n}, None) for n in range(3)]
+    field = _field(Events, "counted", Query, Events)
+    assert direct_resolver(field, schema) is None

@@ -290,6 +290,7 @@ DIFFERENTIAL_CASES: list[tuple[str | None, dict[str, Any]]] = [
     ("", {}),
     (None, {}),
     ("{ hello }", {"allowed_operation_types": {strawberry.types.graphql.OperationType.MUTATION}}),
+    ("{ hello }", {"allowed_operation_types": set()}),
     ("mutation { touch }", {}),
     ("query A { hello } query B { later }", {}),
     ("query A { hello } query B { later }", {"operation_name": "B"}),

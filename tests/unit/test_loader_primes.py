@@ -4,6 +4,8 @@ cached or primed first, forgotten by `clear`, an exception raised where it is lo
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from loaders.base import ListLoader
@@ -57,3 +59,35 @@ async def test_a_primed_exception_is_raised_where_loaded() -> None:
         await loader.load(1)
     (outcome,) = await loader.load_each([1])
     assert isinstance(outcome, LookupError)
+
+
+async def test_a_load_answers_the_primed_value_of_when_it_was_asked() -> None:
+    """A `clear` (and a new prime) while a load waits on other keys changes later loads,
+    not this one, as aiodataloader's futures would."""
+
+    async def slow(keys: list[int]) -> list[str]:
+        await asyncio.sleep(0.01)
+        return [f"fetched {key}" for key in keys]
+
+    for change in ("clear", "clear and prime", "clear all"):
+        loader = ListLoader(slow)
+        loader.prime(1, "old")
+        waiting = asyncio.ensure_future(loader.load_each([1, 2]))
+        await asyncio.sleep(0)
+        if change == "clear all":
+            loader.clear_all()
+        else:
+            loader.clear(1)
+            if change == "clear and prime":
+                loader.prime(1, "new")
+        assert await waiting == ["old", "fetched 2"], change
+
+
+async def test_a_loader_without_a_cache_loads_what_it_is_asked() -> None:
+    batches: list[list[int]] = []
+    loader = _loader(batches)
+    loader.cache = False
+    loader.prime(1, "primed")
+    assert await loader.load(1) == "fetched 1"
+    with pytest.raises(TypeError):
+        loader.load(None)  # type: ignore[arg-type]

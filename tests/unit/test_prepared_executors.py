@@ -8,7 +8,6 @@ import gc
 import weakref
 from typing import Any
 
-import pytest
 import strawberry
 from graphql import parse
 from graphql.execution.executor import CollectedErrors
@@ -137,13 +136,55 @@ def test_a_copy_holds_what_graphql_core_builds_with_fresh_state() -> None:
     assert copy.async_helpers.track.__self__ is copy
 
 
-@pytest.mark.parametrize("limit", [1, 3])
-async def test_templates_are_bounded(limit: int) -> None:
-    prepared = PreparedExecutors(max_templates=limit)
-    for index in range(limit + 5):
-        document = parse(f'{{ greeting(name: "{index}") }}')
+async def test_templates_live_as_long_as_their_document() -> None:
+    prepared = PreparedExecutors()
+    documents = [parse(f'{{ greeting(name: "{index}") }}') for index in range(3)]
+    for index, document in enumerate(documents):
         result = await prepared.execute(  # type: ignore[misc]
             SCHEMA, document, None, {"greeting": "hi"}, None, None, executor_class=PlannedExecutor
         )
         assert result.data == {"greeting": f"hi, {index}"}
-    assert len(prepared) == limit
+    assert len(prepared) == 3
+    del document, documents
+    gc.collect()
+    assert len(prepared) == 0
+
+
+async def test_a_new_document_at_a_freed_address_gets_its_own_answer() -> None:
+    """A document parsed where a dead one lived (CPython reuses addresses) must not be
+    answered by the dead one's template: a mutation's, say."""
+    prepared = PreparedExecutors()
+    first = parse('query Greet { greeting(name: "first") }')
+    await _execute(prepared, first, "Greet")
+    address = id(first)
+    del first
+    second = None
+    for _ in range(100_000):
+        candidate = parse('query Greet { greeting(name: "second") }')
+        if id(candidate) == address:
+            second = candidate
+            break
+    assert second is not None, "no document was parsed at the freed address"
+    result = await _execute(prepared, second, "Greet")
+    assert result.data == {"greeting": "hi, second"}
+
+
+async def _execute(prepared: PreparedExecutors, document: Any, name: str) -> Any:
+    return await prepared.execute(  # type: ignore[misc]
+        SCHEMA, document, None, {"greeting": "hi"}, None, name, executor_class=PlannedExecutor
+    )
+
+
+async def test_the_first_request_is_not_kept_by_its_built_executor() -> None:
+    """Without the collector: the executor graphql-core builds for a document's first
+    request refers to itself through its helpers, which kept the request alive."""
+    prepared = PreparedExecutors()
+    context = Context(greeting="hello")
+    kept = weakref.ref(context)
+    gc.disable()
+    try:
+        await _run(prepared, context, {"name": "ada"})
+        del context
+        assert kept() is None
+    finally:
+        gc.enable()
