@@ -15,7 +15,7 @@ from graphql.pyutils import RefMap
 from strawberry.execution import optimized_is_awaitable
 
 from schema.planned_executor import PlannedExecutor
-from schema.prepared_executors import PreparedExecutors, fresh_state
+from schema.prepared_executors import _OF_A_RUN, PreparedExecutors, _template_of, fresh_state
 
 
 @strawberry.type
@@ -188,3 +188,22 @@ async def test_the_first_request_is_not_kept_by_its_built_executor() -> None:
         assert kept() is None
     finally:
         gc.enable()
+
+
+def test_a_template_keeps_no_container_of_a_run() -> None:
+    """`_OF_A_RUN` names what `fresh_state` makes, and a template holds none of them."""
+    made: set[str] = set()
+
+    class Records:
+        gather_async_work = track_async_work = None
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            made.add(name)
+
+    fresh_state(Records())  # type: ignore[arg-type]
+    assert made == set(_OF_A_RUN)
+    built = PlannedExecutor.build(SCHEMA, DOCUMENT, None, object(), {"name": "ada"}, "Greet")
+    assert isinstance(built, PlannedExecutor)
+    template = _template_of(built)
+    assert all(getattr(template, name) is None for name in _OF_A_RUN)
+    assert built.async_helpers is None
