@@ -106,6 +106,7 @@ class PreparedExecutors:
         operation_extensions: dict[str, Any] | None = None,
         **others: Any,
     ) -> ExecutionResult | Awaitable[ExecutionResult]:
+        given = (schema, document, root_value, context_value, variable_values, operation_name)
         if (
             executor_class is not PlannedExecutor
             or others
@@ -113,12 +114,7 @@ class PreparedExecutors:
             or schema.get_directive("stream")
         ):
             return execute(
-                schema,
-                document,
-                root_value,
-                context_value,
-                variable_values,
-                operation_name,
+                *given,
                 is_awaitable=is_awaitable,  # type: ignore[arg-type]
                 executor_class=executor_class,
                 operation_extensions=operation_extensions,
@@ -129,12 +125,7 @@ class PreparedExecutors:
         template = templates.get(key)
         if template is None or template.schema is not schema:
             built = PlannedExecutor.build(
-                schema,
-                document,
-                root_value,
-                context_value,
-                variable_values,
-                operation_name,
+                *given,
                 is_awaitable=is_awaitable,  # type: ignore[arg-type]
                 operation_extensions=operation_extensions,
             )
