@@ -24,11 +24,14 @@ class Loader(DataLoader[K, V], Generic[K, V]):
     and the other fields waiting on the same load then failed with CancelledError,
     which took the whole operation down."""
 
-    # Primed values, kept as values: aiodataloader makes a done future of each at once,
-    # about 0.6 µs a key, and each later load reads it back through the future. A page
-    # of posts primes its authors and their follow counts (which few queries read);
-    # `load_each` answers primed keys straight from here.
-    _primed: dict[Hashable, Any]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Primed values, kept as values: aiodataloader makes a done future of each at
+        # once, about 0.6 µs a key, and each later load reads it back through the
+        # future. A page of posts primes its authors and their follow counts (which few
+        # queries read); `load_each` answers primed keys straight from here, and a
+        # single `load` makes the future then.
+        self._primed: dict[Hashable, Any] = {}
 
     def prime(self, key: K, value: V) -> Loader[K, V]:
         """As DataLoader's: a key already cached or primed keeps its value."""
@@ -36,15 +39,15 @@ class Loader(DataLoader[K, V], Generic[K, V]):
             return super().prime(key, value)
         cache_key = self.get_cache_key(key)
         if cache_key not in self._cache:
-            self.__dict__.setdefault("_primed", {}).setdefault(cache_key, value)
+            self._primed.setdefault(cache_key, value)
         return self
 
     def clear(self, key: K) -> Loader[K, V]:
-        self.__dict__.get("_primed", {}).pop(self.get_cache_key(key), None)
+        self._primed.pop(self.get_cache_key(key), None)
         return super().clear(key)
 
     def clear_all(self) -> Loader[K, V]:
-        self.__dict__.get("_primed", {}).clear()
+        self._primed.clear()
         return super().clear_all()
 
     async def load_each(self, keys: Sequence[K]) -> list[V | BaseException]:
@@ -55,7 +58,7 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         of this caller's own (a cancelled caller cancels only that): a batch settles all
         its futures at once, so this wakes about once per batch, not once per key (a
         future and a callback per key less than a `load` per key, gathered)."""
-        primed = self.__dict__.get("_primed") or {}
+        primed = self._primed
         key_of = self.get_cache_key
         # The primed values as they are now: a `clear` while this waits changes later loads.
         known: list[Any] = [
@@ -80,17 +83,11 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         ]
 
     def load(self, key: K) -> Future[V]:
-        primed = self.__dict__.get("_primed")
-        if primed and key is not None:
+        if self._primed and key is not None:
             cache_key = self.get_cache_key(key)
-            if cache_key in primed:
-                value = primed[cache_key]
-                done: Future[V] = self.loop.create_future()
-                if isinstance(value, Exception):
-                    done.set_exception(value)
-                else:
-                    done.set_result(value)
-                return done
+            if cache_key in self._primed:
+                # Cached as aiodataloader primes (a done future); later loads find it.
+                DataLoader.prime(self, key, self._primed[cache_key])
         shared = super().load(key)
         if shared.done():
             return shared  # a finished future is never cancelled by its awaiters

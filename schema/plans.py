@@ -19,7 +19,6 @@ resolver middleware.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from keyword import iskeyword
@@ -60,6 +59,7 @@ from graphql.type import specified_scalar_types
 from schema.batches import Batch, batch_of
 from schema.direct_resolvers import direct_resolver
 from schema.document_checks import frozen
+from schema.while_alive import WhileAlive
 
 DEFINITION = "strawberry-definition"  # Strawberry's back-reference on each GraphQL field
 STRAWBERRY_IS_TYPE_OF = "_get_is_type_of.<locals>.is_type_of"
@@ -488,10 +488,9 @@ class _OperationPlans:
     plans: dict[tuple[Any, ...], Plan | None] = field(default_factory=dict)  # see plan_for
 
 
-# Plans by operation node: by identity (graphql-core's nodes compare by structure, so
-# two documents with one operation text but different fragments would be equal), only
-# while the node is alive (its document held by the document cache or a request).
-_by_operation: dict[int, tuple[weakref.ref[OperationDefinitionNode], _OperationPlans]] = {}
+# Plans by operation node, by identity and only while the node is alive (its document
+# held by the document cache or a request): see `schema.while_alive`.
+_by_operation: WhileAlive[OperationDefinitionNode, _OperationPlans] = WhileAlive()
 # An operation's plans for distinct schemas and `@skip`/`@include` values: at most this many.
 PLANS_PER_OPERATION = 16
 
@@ -499,19 +498,9 @@ PLANS_PER_OPERATION = 16
 def _plans_of(
     operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> _OperationPlans:
-    key = id(operation)
-    entry = _by_operation.get(key)
-    if entry is not None and entry[0]() is operation:
-        return entry[1]
-
-    def forget(ref: weakref.ref[OperationDefinitionNode]) -> None:
-        held = _by_operation.get(key)
-        if held is not None and held[0] is ref:
-            del _by_operation[key]
-
-    plans = _OperationPlans(condition_variables(operation, fragments.values()))
-    _by_operation[key] = (weakref.ref(operation, forget), plans)
-    return plans
+    return _by_operation.get(
+        operation, lambda: _OperationPlans(condition_variables(operation, fragments.values()))
+    )
 
 
 def plan_for(

@@ -13,7 +13,6 @@ collects while it runs (as its `create_sub_executor` gives a sub-executor its ow
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +25,7 @@ from graphql.pyutils import RefMap
 from graphql.type.definition import GraphQLResolveInfoHelpers
 
 from schema.planned_executor import PlannedExecutor
+from schema.while_alive import WhileAlive
 
 # Templates kept per document: one per operation name (and schema) run.
 TEMPLATES_PER_DOCUMENT = 16
@@ -80,17 +80,16 @@ def fresh_state(executor: PlannedExecutor) -> None:
 
 class PreparedExecutors:
     """Templates of executors by document and operation name, kept only while their
-    document is alive (held by the document checks' cache or by a request): a document
-    is told by its identity, checked through a weak reference, so a new document at a
-    freed address is never taken for an old one, and the templates cost no memory
-    beyond the documents the cache already bounds."""
+    document is alive (held by the document checks' cache or by a request;
+    `schema.while_alive`): a new document at a freed address is never taken for an old
+    one, and the templates cost no memory beyond the documents the cache bounds."""
 
     def __init__(self, per_document: int = TEMPLATES_PER_DOCUMENT) -> None:
         self.per_document = per_document
-        self._by_document: dict[int, tuple[weakref.ref[DocumentNode], _Templates]] = {}
+        self._by_document: WhileAlive[DocumentNode, _Templates] = WhileAlive()
 
     def __len__(self) -> int:
-        return sum(len(templates) for _, templates in self._by_document.values())
+        return sum(len(templates) for templates in self._by_document.values())
 
     def execute(
         self,
@@ -120,7 +119,7 @@ class PreparedExecutors:
                 operation_extensions=operation_extensions,
                 **others,
             )
-        templates = self._templates_of(document)
+        templates = self._by_document.get(document, dict)
         key = (operation_name, is_awaitable, id(schema))
         template = templates.get(key)
         if template is None or template.schema is not schema:
@@ -150,22 +149,6 @@ class PreparedExecutors:
             coerced = found
         executor = _again(template, root_value, context_value, coerced, operation_extensions)
         return _single(executor.execute_operation())
-
-    def _templates_of(self, document: DocumentNode) -> _Templates:
-        key = id(document)
-        entry = self._by_document.get(key)
-        if entry is not None and entry[0]() is document:
-            return entry[1]
-        by_document = self._by_document
-
-        def forget(ref: weakref.ref[DocumentNode]) -> None:
-            held = by_document.get(key)
-            if held is not None and held[0] is ref:
-                del by_document[key]
-
-        templates: _Templates = {}
-        by_document[key] = (weakref.ref(document, forget), templates)
-        return templates
 
 
 def _template_of(built: PlannedExecutor) -> PlannedExecutor:

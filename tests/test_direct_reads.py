@@ -21,16 +21,16 @@ from datasources.relational.engine import _DEADLINE_KEY, UnstorableText
 from datasources.relational.models import User
 from datasources.relational.posts import (
     _BY_ID,
-    _FIRST_PUBLISHED,
-    _FIRST_PUBLISHED_WITH_AUTHORS,
-    _PUBLISHED_AFTER,
-    _PUBLISHED_AFTER_WITH_AUTHORS,
+    _PUBLISHED_PAGES,
+    _PUBLISHED_PAGES_WITH_AUTHORS,
     PostRecord,
 )
 from datasources.relational.records import UserRecord
 from datasources.relational.users import _SHOWN_BY_ID
 
 START = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+_FIRST_PUBLISHED, _PUBLISHED_AFTER = _PUBLISHED_PAGES
+_FIRST_PUBLISHED_WITH_AUTHORS, _PUBLISHED_AFTER_WITH_AUTHORS = _PUBLISHED_PAGES_WITH_AUTHORS
 
 
 async def _seed(store: RelationalStore) -> tuple[list[int], list[int]]:

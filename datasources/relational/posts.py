@@ -162,8 +162,6 @@ def _pages(every: Select[*Ts]) -> tuple[DirectRead[*Ts], DirectRead[*Ts]]:
 
 _PUBLISHED_PAGES = _pages(_EVERY_PUBLISHED)
 _PUBLISHED_PAGES_WITH_AUTHORS = _pages(_EVERY_PUBLISHED_WITH_AUTHORS)
-_FIRST_PUBLISHED, _PUBLISHED_AFTER = _PUBLISHED_PAGES
-_FIRST_PUBLISHED_WITH_AUTHORS, _PUBLISHED_AFTER_WITH_AUTHORS = _PUBLISHED_PAGES_WITH_AUTHORS
 
 
 def _published_not_by_index(is_sqlite: bool) -> ColumnElement[bool]:
