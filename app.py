@@ -24,6 +24,7 @@ from telemetry.tracing import tracer
 from web.edge import Edge
 from web.graphiql import ASSETS_PATH, asset_routes
 from web.graphql_http import GraphQLOverHTTP
+from web.graphql_lane import GraphQLLane
 from web.graphql_view import AgoraGraphQL
 from web.health import healthz, readyz
 from web.metrics import metrics_endpoint
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_body_bytes=settings.max_body_bytes,
                 body_timeout_seconds=settings.body_timeout_seconds,
             ),
+            Middleware(GraphQLLane, graphql_http=graphql_http),  # innermost
         ],
         lifespan=lifespan,
     )

@@ -42,6 +42,8 @@ from strawberry.types.graphql import OperationType
 _Step = Generator[Any, None, None] | AsyncGenerator[Any, None]
 
 HOOKS = ("on_operation", "on_parse", "on_validate", "on_execute", "on_stream_result")
+# Not a hook, but asked of the parts the same way: only those that override it.
+RESULTS = "get_results"
 
 # What `next` answers for a hook that has ended: asking `next` for a default instead
 # of catching StopIteration saves making the exception, about half a microsecond a hook
@@ -73,18 +75,24 @@ def _stages_of(kinds: tuple[type[SchemaExtension], ...]) -> dict[str, tuple[tupl
     """For each hook, the parts that override it (by position) with their functions:
     worked out once per list of part types, not per operation."""
     hooks = [_hooks_of(kind) for kind in kinds]  # type: ignore[arg-type]
-    return {
+    stages = {
         name: tuple(
             (index, getattr(kind, name)) for index, kind in enumerate(kinds) if name in hooks[index]
         )
         for name in HOOKS
     }
+    stages[RESULTS] = tuple(
+        (index, kind.get_results)
+        for index, kind in enumerate(kinds)
+        if kind.get_results is not SchemaExtension.get_results
+    )
+    return stages
 
 
 class ExtensionChain(SchemaExtension):
     def __init__(self, parts: list[SchemaExtension]) -> None:
         self.parts = parts
-        self.stages = _stages_of(tuple(type(part) for part in parts))
+        self.stages = _stages_of(tuple(map(type, parts)))
 
     # Strawberry sets the operation's execution context on each extension it runs.
     @property
@@ -124,8 +132,9 @@ class ExtensionChain(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         results: dict[str, Any] = {}
-        for part in self.parts:
-            results.update(part.get_results())  # type: ignore[arg-type]
+        parts = self.parts
+        for index, get_results in self.stages[RESULTS]:
+            results.update(get_results(parts[index]))
         return results
 
 

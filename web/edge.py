@@ -162,7 +162,7 @@ async def _kept(message: Message) -> None:
 def _set(raw: list[tuple[bytes, bytes]], name: bytes, value: bytes, *, join: bool = False) -> None:
     """Sets a response header as Starlette's MutableHeaders does (the first of its
     lines replaced, the others dropped); with `join`, after the values it had."""
-    if not any(line[0] == name for line in raw):
+    if name not in [line[0] for line in raw]:  # one frame, not one resumption a header
         raw.append((name, value))
         return
     headers = MutableHeaders(raw=raw)
