@@ -35,7 +35,7 @@ from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from datasources.rate_limits import Window
-from schema.cost import actual_cost, requested_cost
+from schema.cost import Outline, actual_cost, outline_of, requested_cost
 from schema.document_checks import CheckedDocument, DocumentChecks, frozen
 
 
@@ -167,6 +167,7 @@ class AdmissionControl(SchemaExtension):
     def __init__(self, checks: DocumentChecks) -> None:
         self.checks = checks
         self.checked: CheckedDocument | None = None
+        self.operation: OperationDefinitionNode | None = None
         self.admission = Admission()
 
     def on_operation(self) -> Iterator[None]:
@@ -199,7 +200,7 @@ class AdmissionControl(SchemaExtension):
         yield
         data = getattr(self.execution_context.result, "data", None)
         if self.admission.budget is not None and isinstance(data, dict):
-            self.admission.actual = actual_cost(data)
+            self.admission.actual = actual_cost(data, self._outline())
             await self._refund()
 
     async def _admit(self) -> list[GraphQLError]:
@@ -214,6 +215,7 @@ class AdmissionControl(SchemaExtension):
         operation = choose_operation(checked, provided)
         if isinstance(operation, GraphQLError):
             return [operation]
+        self.operation = operation
         coerced = get_variable_values(
             self.execution_context.schema._schema,
             operation.variable_definitions or (),
@@ -274,6 +276,17 @@ class AdmissionControl(SchemaExtension):
                 )
             ]
         return []
+
+    def _outline(self) -> Outline | None:
+        """The operation's outline, worked out once per document and operation."""
+        checked, operation = self.checked, self.operation
+        if checked is None or operation is None:
+            return None
+        key = id(operation)  # the document, which holds the operation, holds this
+        if key not in checked.outlines:
+            checked.outlines[key] = outline_of(operation, checked.fragments)
+        outline: Outline | None = checked.outlines[key]
+        return outline
 
     async def _refund(self) -> None:
         admission = self.admission

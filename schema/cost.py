@@ -12,6 +12,13 @@ variables (defaults included, exactly like sent values):
 Actual cost, after execution: the same count over the response's data, so the
 difference between the two is what the client did not get (a short last page).
 Each fragment is costed once per page size, so the count is linear in the document.
+
+The count looks at every value of the data (a tenth of a millisecond for a page of
+100 posts) unless it is given the operation's outline: the response keys that hold
+objects, from the document. Only a key with a selection set can hold an object (a
+leaf is a scalar, an enum or a list of them), and validation gives a response key the
+same shape under every type condition, so the count then reads each level's objects a
+key at a time, a fifth of the time.
 """
 
 from __future__ import annotations
@@ -42,6 +49,13 @@ PAGED_FIELDS = frozenset(
     {"posts", "users", "feed", "notifications", "followers", "following", "comments", "replies"}
 )
 FREE_FIELDS = frozenset({"rateLimit"})
+# Fields an outline may visit (fragments spread again and again): past this, the count
+# looks at every value instead.
+MAX_OUTLINE_VISITS = 10_000
+
+# The response keys of a selection set that hold objects (or lists of them), each with
+# the outline of what is below it.
+Outline = dict[str, "Outline"]
 
 
 def _argument(field: FieldNode, name: str, variables: Mapping[str, Any]) -> Any:
@@ -128,12 +142,15 @@ def requested_cost(
     return _Costing(fragments, variables).selection_set(operation.selection_set, DEFAULT_FIRST)
 
 
-def actual_cost(data: Any) -> int:
+def actual_cost(data: Any, outline: Outline | None = None) -> int:
     """The field values the response's data holds, counted as `requested_cost` counts:
     every key of every object, objects inside lists included (lists of leaves, and
-    lists directly inside lists, hold none)."""
+    lists directly inside lists, hold none). With the operation's `outline`, only the
+    keys it names are looked into."""
     if isinstance(data, dict):
         data = {key: value for key, value in data.items() if key not in FREE_FIELDS}
+        if outline is not None:
+            return _outlined([data], outline)
     elif not isinstance(data, list):
         return 0
     total = 0
@@ -151,3 +168,65 @@ def actual_cost(data: Any) -> int:
                 if type(item) is dict:
                     push(item)
     return total
+
+
+def _outlined(objects: list[dict[str, Any]], outline: Outline) -> int:
+    total = sum(map(len, objects))
+    for key, below in outline.items():
+        found: list[dict[str, Any]] = []
+        for value in [holder.get(key) for holder in objects]:
+            if type(value) is dict:
+                found.append(value)
+            elif type(value) is list:
+                found.extend([item for item in value if type(item) is dict])
+        if found:
+            total += _outlined(found, below)
+    return total
+
+
+def outline_of(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> Outline | None:
+    """The operation's outline; None when it is too large to be worth one."""
+    outlining = _Outlining(fragments)
+    outline: Outline = {}
+    try:
+        outlining.selection_set(operation.selection_set, outline)
+    except _TooLarge:
+        return None
+    return outline
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Outlining:
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.visits = 0
+        self.spreading: set[str] = set()
+
+    def selection_set(self, selection_set: SelectionSetNode, into: Outline) -> None:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                self.visits += 1
+                if self.visits > MAX_OUTLINE_VISITS:
+                    raise _TooLarge
+                if selection.selection_set is None:
+                    continue
+                key = (selection.alias or selection.name).value
+                below = into.get(key)
+                if below is None:
+                    below = into[key] = {}
+                self.selection_set(selection.selection_set, below)
+            elif isinstance(selection, InlineFragmentNode):
+                self.selection_set(selection.selection_set, into)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                definition = self.fragments.get(name)
+                if definition is None or name in self.spreading:
+                    continue  # validation refuses unknown fragments and cycles
+                self.spreading.add(name)
+                self.selection_set(definition.selection_set, into)
+                self.spreading.discard(name)

@@ -96,6 +96,8 @@ class CheckedDocument:
     fragments: Mapping[str, FragmentDefinitionNode] = field(default_factory=dict)
     # Requested costs already worked out, by operation and variables (schema.admission).
     costs: dict[Hashable, int] = field(default_factory=dict, compare=False)
+    # Outlines of its operations for counting their actual cost, by operation (id).
+    outlines: dict[int, Any] = field(default_factory=dict, compare=False)
 
     @property
     def ok(self) -> bool:

@@ -3,23 +3,31 @@ its response actually held. Documents are checked against the real schema."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from graphql import OperationDefinitionNode
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from schema import AgoraSchema
-from schema.cost import actual_cost, requested_cost
+from schema.cost import MAX_OUTLINE_VISITS, actual_cost, outline_of, requested_cost
 
 
 def cost_of(schema: AgoraSchema, query: str, variables: dict[str, Any] | None = None) -> int:
+    operation, fragments = _operation(schema, query)
+    return requested_cost(operation, fragments, variables or {})
+
+
+def _operation(
+    schema: AgoraSchema, query: str
+) -> tuple[OperationDefinitionNode, Mapping[str, FragmentDefinitionNode]]:
     checked = schema.document_checks.check(query)
     assert checked.ok, checked.errors
     assert checked.document is not None
     [operation] = [
         d for d in checked.document.definitions if isinstance(d, OperationDefinitionNode)
     ]
-    return requested_cost(operation, checked.fragments, variables or {})
+    return operation, checked.fragments
 
 
 @pytest.mark.parametrize(
@@ -99,3 +107,73 @@ def test_actual_cost_matches_requested_cost_for_a_full_page(schema: AgoraSchema)
     assert actual_cost(data) == cost_of(schema, query)
     short = {"posts": {"totalCount": 1, "edges": [{"node": {"id": "1", "tags": []}}]}}
     assert actual_cost(short) < cost_of(schema, query)
+
+
+def outline(schema: AgoraSchema, query: str) -> Any:
+    operation, fragments = _operation(schema, query)
+    return outline_of(operation, fragments)
+
+
+def test_an_outline_names_the_keys_that_hold_objects(schema: AgoraSchema) -> None:
+    query = (
+        "query { rateLimit { cost } mine: posts(first: 2) { totalCount edges { cursor "
+        "node { ...P ... on Post { byline: author { handle } } } } } viewer { id } } "
+        "fragment P on Post { id tags author { handle profile { bio } } }"
+    )
+    assert outline(schema, query) == {
+        "rateLimit": {},
+        "mine": {"edges": {"node": {"author": {"profile": {}}, "byline": {}}}},
+        "viewer": {},
+    }
+
+
+def test_an_outlined_count_is_the_walked_count() -> None:
+    """Keys the outline does not name hold no objects; those it names may hold objects,
+    lists of them (with nulls), nothing or lists of lists (which hold none)."""
+    data = {
+        "rateLimit": {"cost": 1, "limit": 2},
+        "mine": {
+            "totalCount": 3,
+            "edges": [
+                {"cursor": "a", "node": {"id": "1", "tags": ["x"], "author": None}},
+                None,
+                {"cursor": "b", "node": {"id": "2", "tags": [], "author": {"handle": "h"}}},
+            ],
+        },
+        "nested": [[{"id": "1"}], None, {"id": "2"}],
+        "viewer": None,
+    }
+    shape = {
+        "rateLimit": {},
+        "mine": {"edges": {"node": {"author": {}}}},
+        "nested": {},
+        "viewer": {},
+    }
+    assert actual_cost(data, shape) == actual_cost(data) == 3 + 2 + 2 * 2 + 2 * 3 + 1 + 1
+    assert actual_cost({"posts": None}, shape) == actual_cost({"posts": None}) == 1
+
+
+def test_an_outline_too_large_to_be_worth_one_is_none(schema: AgoraSchema) -> None:
+    """Fragments spread again and again: the outline gives up and the data is walked."""
+    levels = 14  # 2 ** 14 visits of `id` alone
+    fragments = " ".join(
+        f"fragment F{n} on Query {{ viewer {{ id }} ...F{n + 1} ...F{n + 1} }}"
+        for n in range(levels)
+    )
+    query = f"query {{ ...F0 }} {fragments} fragment F{levels} on Query {{ viewer {{ id }} }}"
+    assert 2**levels > MAX_OUTLINE_VISITS
+    operation = _operation_unchecked(query)
+    assert outline_of(operation, _fragments_unchecked(query)) is None
+    small = query.replace("...F6 ...F6", "")  # 2 ** 6 spreads: an outline
+    assert outline_of(_operation_unchecked(small), _fragments_unchecked(small)) == {"viewer": {}}
+
+
+def _operation_unchecked(query: str) -> OperationDefinitionNode:
+    [operation] = [d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode)]
+    return operation
+
+
+def _fragments_unchecked(query: str) -> dict[str, FragmentDefinitionNode]:
+    return {
+        d.name.value: d for d in parse(query).definitions if isinstance(d, FragmentDefinitionNode)
+    }

@@ -35,8 +35,8 @@ from graphql.execution.values import get_variable_values
 from datasources.stores import Datastores, open_datastores_for
 from resolvers.context import new_context
 from schema import AgoraSchema, build_schema
-from schema.admission import begin_admission
-from schema.cost import requested_cost
+from schema.admission import begin_admission, choose_operation
+from schema.cost import actual_cost, outline_of, requested_cost
 from schema.global_ids import from_global_id, to_global_id
 from settings import Settings, load_settings
 
@@ -449,12 +449,26 @@ def _error_order(error: Any) -> bytes:
 
 
 async def _compare(world: World, run: Run) -> tuple[dict[str, Any], str | None]:
-    """graphql-core's response, and a report when the planned one differs from it."""
+    """graphql-core's response, and a report when the planned one differs from it.
+    Also: its data's actual cost, counted by the operation's outline, is the count of
+    every value (schema.cost)."""
     expected = await _response(world, run, planned=False)
     actual = await _response(world, run, planned=True)
+    _check_outlined_cost(world, run, expected.get("data"))
     if orjson.dumps(expected) == orjson.dumps(actual):
         return expected, None
     return expected, _report(run, expected, actual)
+
+
+def _check_outlined_cost(world: World, run: Run, data: Any) -> None:
+    if not isinstance(data, dict):
+        return
+    checked = world.schemas[True, True].document_checks.check(run.text)
+    operation = choose_operation(checked, run.operation_name)
+    assert isinstance(operation, OperationDefinitionNode)
+    outline = outline_of(operation, checked.fragments)
+    assert outline is not None, run.text
+    assert actual_cost(data, outline) == actual_cost(data), (run.name, run.text)
 
 
 def _summary(mismatches: list[tuple[Run, str]], runs: int) -> str:
