@@ -320,15 +320,28 @@ def _rate_headers(window: Window) -> dict[str, str]:
     return headers
 
 
+class _Encoded(Response):
+    """A JSON response with its headers set as they are sent: the headers given (names in
+    lower case), then the length and the type. Starlette's Response would encode the
+    same, looking for the length and the type among the headers first."""
+
+    def __init__(self, body: bytes, status: int, media_type: str, headers: dict[str, str]):
+        self.status_code = status
+        self.background = None
+        self.body = body
+        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        raw.append((b"content-type", _CONTENT_TYPES[media_type]))
+        self.raw_headers = raw
+
+
+_CONTENT_TYPES = {kind: f"{kind}; charset=utf-8".encode() for kind in (JSON, GRAPHQL_RESPONSE)}
+
+
 def _response(
     payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str]
 ) -> Response:
-    return Response(
-        orjson.dumps(payload),
-        status_code=status,
-        media_type=f"{media_type}; charset=utf-8",
-        headers=headers,
-    )
+    return _Encoded(orjson.dumps(payload), status, media_type, headers)
 
 
 def _error_response(media_type: str, error: RequestError) -> Response:
