@@ -23,7 +23,7 @@ from telemetry.tracing import configure_or_exit as configure_tracing
 from telemetry.tracing import tracer
 from web.edge import Edge
 from web.graphiql import ASSETS_PATH, asset_routes
-from web.graphql_http import GraphQLOverHTTP
+from web.graphql_http import GRAPHQL_METHODS, GRAPHQL_PATH, GraphQLOverHTTP
 from web.graphql_lane import GraphQLLane
 from web.graphql_view import AgoraGraphQL
 from web.health import healthz, readyz
@@ -92,11 +92,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             # First: nearly every request takes it, and the router tries them in order.
-            Route("/graphql", graphql_http, methods=["GET", "POST"]),
+            Route(GRAPHQL_PATH, graphql_http, methods=list(GRAPHQL_METHODS)),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
-            WebSocketRoute("/graphql", graphql),
+            WebSocketRoute(GRAPHQL_PATH, graphql),
             Mount(ASSETS_PATH, routes=asset_routes(production=settings.is_production)),
         ],
         middleware=[

@@ -285,8 +285,7 @@ class AdmissionControl(SchemaExtension):
         key = id(operation)  # the document, which holds the operation, holds this
         if key not in checked.outlines:
             checked.outlines[key] = outline_of(operation, checked.fragments)
-        outline: Outline | None = checked.outlines[key]
-        return outline
+        return checked.outlines[key]
 
     async def _refund(self) -> None:
         admission = self.admission

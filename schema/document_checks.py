@@ -35,6 +35,8 @@ from graphql.validation import ASTValidationRule, ValidationRule
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from schema.cost import Outline
+
 MAX_TOKENS = 5_000
 # Fields nested in fields: `{ viewer { id } }` has depth 1. Introspection's `ofType`
 # adds none: it only unwraps list/non-null types (GraphiQL nests it nine deep).
@@ -97,7 +99,7 @@ class CheckedDocument:
     # Requested costs already worked out, by operation and variables (schema.admission).
     costs: dict[Hashable, int] = field(default_factory=dict, compare=False)
     # Outlines of its operations for counting their actual cost, by operation (id).
-    outlines: dict[int, Any] = field(default_factory=dict, compare=False)
+    outlines: dict[int, Outline | None] = field(default_factory=dict, compare=False)
 
     @property
     def ok(self) -> bool:

@@ -47,6 +47,10 @@ from web.time_limits import time_limit
 
 log = get_logger("agora.http")
 
+# Where GraphQL over HTTP is served, and by which methods (the app's route, its lane and
+# the request metrics all read these).
+GRAPHQL_PATH = "/graphql"
+GRAPHQL_METHODS = ("GET", "POST")
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 RATE_WINDOW_SECONDS = 60

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-GRAPHQL_PATH = "/graphql"
-METHODS = frozenset({"GET", "POST"})
+from web.graphql_http import GRAPHQL_METHODS, GRAPHQL_PATH
 
 
 class GraphQLLane:
@@ -26,7 +25,7 @@ class GraphQLLane:
         if (
             scope["type"] == "http"
             and scope["path"] == GRAPHQL_PATH
-            and scope["method"] in METHODS
+            and scope["method"] in GRAPHQL_METHODS
             and not scope.get("root_path")
         ):
             await self.graphql_http(scope, receive, send)

@@ -26,10 +26,9 @@ from starlette.types import Message, Scope, Send
 
 from settings import Settings
 from telemetry import metrics
-from web.graphql_http import wants_ide
+from web.graphql_http import GRAPHQL_METHODS, GRAPHQL_PATH, wants_ide
 
 TRANSPORT = "http"
-GRAPHQL_PATH = "/graphql"
 # Bodies of responses made outside the schema are read only up to this size.
 MAX_ERROR_BODY_BYTES = 64 * 1024
 
@@ -79,7 +78,7 @@ def counts(scope: Scope) -> bool:
     method = scope["method"]
     return (
         scope["path"] == GRAPHQL_PATH
-        and method in {"GET", "POST"}
+        and method in GRAPHQL_METHODS
         and not (method == "GET" and wants_ide(Request(scope)))
     )
 
