@@ -216,17 +216,20 @@ class AdmissionControl(SchemaExtension):
         if isinstance(operation, GraphQLError):
             return [operation]
         self.operation = operation
-        coerced = get_variable_values(
-            self.execution_context.schema._schema,
-            operation.variable_definitions or (),
-            self.execution_context.variables or {},
-            max_errors=20,
-            hide_suggestions=self.checks.hide_suggestions,
-        )
-        if isinstance(coerced, list):
-            return [_error(e.message, "BAD_USER_INPUT") for e in coerced]
-        if _holds_nul(coerced.coerced):
-            return [_error("text must not contain NUL characters", "BAD_USER_INPUT")]
+        variables: dict[str, Any] = {}  # an operation without definitions takes none
+        if operation.variable_definitions:
+            coerced = get_variable_values(
+                self.execution_context.schema._schema,
+                operation.variable_definitions,
+                self.execution_context.variables or {},
+                max_errors=20,
+                hide_suggestions=self.checks.hide_suggestions,
+            )
+            if isinstance(coerced, list):
+                return [_error(e.message, "BAD_USER_INPUT") for e in coerced]
+            variables = coerced.coerced
+            if _holds_nul(variables):
+                return [_error("text must not contain NUL characters", "BAD_USER_INPUT")]
         fragments = checked.fragments
         if operation.operation is OperationType.MUTATION:
             mutations = root_field_count(operation.selection_set, fragments)
@@ -238,7 +241,7 @@ class AdmissionControl(SchemaExtension):
                         "QUERY_TOO_COMPLEX",
                     )
                 ]
-        cost = _requested_cost(checked, operation, coerced.coerced)
+        cost = _requested_cost(checked, operation, variables)
         self.admission.requested = cost
         if cost > settings.max_operation_cost:
             return [

@@ -173,14 +173,23 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             or getattr(self.middleware_manager, "middlewares", None)
         ):
             return None
-        planner = Planner(
+        return plan_for(
+            self.operation,
+            self.fragment_definitions,
+            root_type,
+            self.schema,
+            self.variable_values,
+            self._planner,
+        )
+
+    def _planner(self) -> Planner:
+        return Planner(
             self.schema,
             self.fragments,
             self.variable_values,
             self.operation,
             self.hide_suggestions,
         )
-        return plan_for(self.operation, self.fragment_definitions, root_type, planner)
 
     async def _run(self, plan: Plan) -> Any:
         data: dict[str, Any] = {}

@@ -507,16 +507,21 @@ def plan_for(
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     root_type: GraphQLObjectType,
-    planner: Planner,
+    schema: GraphQLSchema,
+    variable_values: VariableValues,
+    planner: Callable[[], Planner],
 ) -> Plan | None:
-    """The operation's plan, built on first use; None when it cannot be planned."""
+    """The operation's plan, built (by the Planner that `planner` makes) on first use;
+    None when it cannot be planned."""
     plans = _plans_of(operation, fragments)
-    coerced = planner.variable_values.coerced
-    key = (id(planner.schema), *(frozen(coerced.get(name)) for name in plans.conditions))
+    key: tuple[Any, ...] = (id(schema),)
+    if plans.conditions:
+        coerced = variable_values.coerced
+        key += tuple(frozen(coerced.get(name)) for name in plans.conditions)
     if key in plans.plans:
         return plans.plans[key]
     try:
-        plan: Plan | None = planner.plan(root_type)
+        plan: Plan | None = planner().plan(root_type)
     except NotPlanned:
         plan = None
     if len(plans.plans) < PLANS_PER_OPERATION:

@@ -106,23 +106,16 @@ class PreparedExecutors:
         **others: Any,
     ) -> ExecutionResult | Awaitable[ExecutionResult]:
         given = (schema, document, root_value, context_value, variable_values, operation_name)
-        if (
-            executor_class is not PlannedExecutor
-            or others
-            or schema.get_directive("defer")
-            or schema.get_directive("stream")
-        ):
-            return execute(
-                *given,
-                is_awaitable=is_awaitable,  # type: ignore[arg-type]
-                executor_class=executor_class,
-                operation_extensions=operation_extensions,
-                **others,
-            )
+        if executor_class is not PlannedExecutor or others:
+            return _unplanned(given, is_awaitable, executor_class, operation_extensions, others)
         templates = self._by_document.get(document, dict)
         key = (operation_name, is_awaitable, id(schema))
         template = templates.get(key)
         if template is None or template.schema is not schema:
+            # A schema's directives are fixed when it is made: one with @defer or
+            # @stream never gets a template, so only a new template asks.
+            if schema.get_directive("defer") or schema.get_directive("stream"):
+                return _unplanned(given, is_awaitable, executor_class, operation_extensions, {})
             built = PlannedExecutor.build(
                 *given,
                 is_awaitable=is_awaitable,  # type: ignore[arg-type]
@@ -136,10 +129,12 @@ class PreparedExecutors:
             if len(templates) < self.per_document:
                 templates[key] = template
             coerced = built.variable_values
+        elif not template.operation.variable_definitions:
+            coerced = VariableValues({}, {})  # what coercion gives without definitions
         else:
             found = get_variable_values(
                 schema,
-                template.operation.variable_definitions or (),
+                template.operation.variable_definitions,
                 variable_values or {},
                 max_errors=MAX_COERCION_ERRORS,
                 hide_suggestions=template.hide_suggestions,
@@ -149,6 +144,23 @@ class PreparedExecutors:
             coerced = found
         executor = _again(template, root_value, context_value, coerced, operation_extensions)
         return _single(executor.execute_operation())
+
+
+def _unplanned(
+    given: tuple[GraphQLSchema, DocumentNode, Any, Any, dict[str, Any] | None, str | None],
+    is_awaitable: Callable[[Any], bool] | None,
+    executor_class: type[Any] | None,
+    operation_extensions: dict[str, Any] | None,
+    others: dict[str, Any],
+) -> ExecutionResult | Awaitable[ExecutionResult]:
+    """graphql-core's `execute`, as asked."""
+    return execute(
+        *given,
+        is_awaitable=is_awaitable,  # type: ignore[arg-type]
+        executor_class=executor_class,
+        operation_extensions=operation_extensions,
+        **others,
+    )
 
 
 def _template_of(built: PlannedExecutor) -> PlannedExecutor:

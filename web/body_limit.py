@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import orjson
-from starlette.types import Message, Receive, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from web.time_limits import time_limit
 
@@ -52,6 +52,16 @@ async def read_body(
                     return b"".join(chunks)
     except TimeoutError:
         return Refusal(408, f"request body not received within {timeout_seconds:g} s")
+
+
+# Where the edge leaves the body it has read, for the app to take as it is: reading it
+# again through `receive` (Starlette's request stream) cost a few microseconds.
+BODY_READ = "agora.body"
+
+
+def body_read(scope: Scope) -> bytes | None:
+    """The body the edge has read for this request; None when it read none."""
+    return scope.get(BODY_READ)
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.access_log import log_request
 from web.body_limit import (
+    BODY_READ,
     METHODS,
     Refusal,
     declared_too_large,
@@ -143,6 +144,7 @@ class Edge:
                     if isinstance(body, Refusal):
                         await refuse(edge_send, body)
                         return
+                    scope[BODY_READ] = body
                     receive = replaying(body, receive)
                 await self.app(scope, receive, edge_send)
             except BaseException:

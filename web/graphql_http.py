@@ -34,6 +34,7 @@ from schema import AgoraSchema
 from schema.admission import begin_admission
 from settings import Settings
 from telemetry import metrics
+from web.body_limit import body_read
 from web.client_address import ClientAddresses
 from web.graphiql import graphiql_page
 from web.persisted_documents import (
@@ -135,7 +136,9 @@ async def read_parameters(request: Request) -> dict[str, Any]:
                 "POST bodies must be application/json",
                 "UNSUPPORTED_MEDIA_TYPE",
             )
-        body = await request.body()
+        body = body_read(request.scope)
+        if body is None:  # not under the edge
+            body = await request.body()
         try:
             parameters = orjson.loads(body)
         except orjson.JSONDecodeError as error:
