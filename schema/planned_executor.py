@@ -237,7 +237,10 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                     target[field.key] = None  # its place in the response order
                     entry = [work, field, None, None, 0]
                     entries.append(entry)
-                    batches.setdefault(id(field), (field, []))[1].append(entry)
+                    batch = batches.get(id(field))
+                    if batch is None:
+                        batch = batches[id(field)] = (field, [])
+                    batch[1].append(entry)
                     continue
                 else:
                     path = Path(work.path, field.key, field.parent_type.name)
@@ -273,6 +276,12 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             if round_ != settled:
                 self._propagate(failures)
                 settled = round_
+            fast = field.fast
+            if fast is not None:  # a plain value: what the full completion would give
+                completed = fast(value)
+                if completed is not SLOW:
+                    work.target[field.key] = completed
+                    continue
             failed = failures if round_ else None
             work.target[field.key] = self._complete_field(work, field, value, path, failed)
         self._propagate(failures)
