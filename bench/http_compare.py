@@ -15,7 +15,9 @@ Starts each server as one process on a free loopback port:
 Each server's answer to each request is checked once, then every (request, server)
 is loaded with `wrk -t1 -c8 -d<seconds>s --latency` for `--rounds` rounds, servers
 in turn within a round, so that the machine's noise is shared. Prints, per request,
-req/s (median over rounds, min-max), p50 and p99 latency (medians), and the ratios.
+req/s (median over rounds, min-max), p50 and p99 latency (medians), the server's CPU
+per request (median; from /proc, its session's processes), and the ratios of req/s
+and of CPU per request.
 
     .venv/bin/python bench/http_compare.py --rounds 3 --seconds 5
     .venv/bin/python bench/http_compare.py --postgres --json /tmp/compare.json
@@ -631,6 +633,29 @@ def check_all(
 # Load
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def session_cpu_seconds(server: Server) -> float:
+    """CPU time (user + system) used so far by the processes of the server's session:
+    the server and what it started (Agora's embedded document server). PostgreSQL's
+    own processes are not counted, for Agora on PostgreSQL nor for PostGraphile."""
+    session = os.getsid(server.process.pid)
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        # The command name (in parentheses) may hold spaces: fields count after it.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == session:  # field 6, the session id
+            ticks += int(fields[11]) + int(fields[12])  # fields 14 and 15
+    return ticks / CLOCK_TICKS
+
+
 @dataclass
 class Run:
     request: str
@@ -642,6 +667,7 @@ class Run:
     requests: int
     non_2xx: int
     socket_errors: int
+    cpu_us: float  # the server's CPU per request: see session_cpu_seconds
 
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -731,7 +757,9 @@ def load(
             order = keys[shift:] + keys[:shift]
             figures = []
             for key in order:
+                cpu_before = session_cpu_seconds(servers[key])
                 got = wrk(servers[key].url, scripts[key], args.seconds, args.connections)
+                cpu = session_cpu_seconds(servers[key]) - cpu_before
                 runs.append(
                     Run(
                         request.name,
@@ -743,6 +771,7 @@ def load(
                         int(got["requests"]),
                         int(got["non_2xx"]),
                         int(got["socket_errors"]),
+                        cpu / max(got["requests"], 1) * 1e6,
                     )
                 )
                 figures.append(f"{key} {rate(got['rps'])}")
@@ -772,6 +801,7 @@ def summarise(
                 "rps_max": max(rates),
                 "p50_ms": statistics.median(run.p50_ms for run in mine),
                 "p99_ms": statistics.median(run.p99_ms for run in mine),
+                "cpu_us": statistics.median(run.cpu_us for run in mine),
                 "non_2xx": sum(run.non_2xx for run in mine),
                 "socket_errors": sum(run.socket_errors for run in mine),
                 "response_bytes": checks[request.name, key].bytes,
@@ -784,6 +814,16 @@ def ratios(rows: Mapping[str, Mapping[str, float]]) -> list[tuple[str, str, floa
         (left, right, rows[left]["rps_median"] / rows[right]["rps_median"])
         for left, right in RATIOS
         if left in rows and right in rows and rows[right]["rps_median"] > 0
+    ]
+
+
+def cpu_ratios(rows: Mapping[str, Mapping[str, float]]) -> list[tuple[str, str, float]]:
+    """The other server's CPU per request over Agora's: like the req/s ratios, above 1
+    where Agora does better."""
+    return [
+        (left, right, rows[right]["cpu_us"] / rows[left]["cpu_us"])
+        for left, right in RATIOS
+        if left in rows and right in rows and rows[left]["cpu_us"] > 0
     ]
 
 
@@ -804,7 +844,7 @@ def report(requests: Sequence[BenchRequest], summary: Mapping[str, Any], ref: st
         print(f"\n{request.name}: {request.summary}")
         print(
             f"  {'server':22} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'bytes':>8}"
+            f"{'bytes':>8} {'CPU µs/req':>11}"
         )
         for key, row in rows.items():
             span = f"({rate(row['rps_min'])}-{rate(row['rps_max'])})"
@@ -813,7 +853,7 @@ def report(requests: Sequence[BenchRequest], summary: Mapping[str, Any], ref: st
                 trouble = f"  non-2xx {row['non_2xx']}, socket errors {row['socket_errors']}"
             print(
                 f"  {labels[key]:22} {rate(row['rps_median']):>8} {span:>15} {row['p50_ms']:8.2f} "
-                f"{row['p99_ms']:8.2f} {row['response_bytes']:8,d}{trouble}"
+                f"{row['p99_ms']:8.2f} {row['response_bytes']:8,d} {row['cpu_us']:11,.0f}{trouble}"
             )
         for left, right, ratio in ratios(rows):
             print(f"  {labels[left]} / {labels[right]}: {ratio_text(ratio)}")
@@ -823,6 +863,17 @@ def report(requests: Sequence[BenchRequest], summary: Mapping[str, Any], ref: st
             f"{request.name} {ratio_text(ratio)}"
             for request in requests
             for a, b, ratio in ratios(summary.get(request.name, {}))
+            if (a, b) == (left, right)
+        ]
+        if found:
+            print(f"  {labels[left]} / {labels[right]}: " + ", ".join(found))
+    print("\nratios of CPU per request (medians; the other's over Agora's, so above 1 where")
+    print("Agora spends less; the load generator's share of the cores does not enter them):")
+    for left, right in RATIOS:
+        found = [
+            f"{request.name} {ratio_text(ratio)}"
+            for request in requests
+            for a, b, ratio in cpu_ratios(summary.get(request.name, {}))
             if (a, b) == (left, right)
         ]
         if found:
