@@ -858,22 +858,24 @@ def report(requests: Sequence[BenchRequest], summary: Mapping[str, Any], ref: st
         for left, right, ratio in ratios(rows):
             print(f"  {labels[left]} / {labels[right]}: {ratio_text(ratio)}")
     print("\nratios of req/s (medians):")
-    for left, right in RATIOS:
-        found = [
-            f"{request.name} {ratio_text(ratio)}"
-            for request in requests
-            for a, b, ratio in ratios(summary.get(request.name, {}))
-            if (a, b) == (left, right)
-        ]
-        if found:
-            print(f"  {labels[left]} / {labels[right]}: " + ", ".join(found))
+    print_ratios(requests, summary, labels, ratios)
     print("\nratios of CPU per request (medians; the other's over Agora's, so above 1 where")
     print("Agora spends less; the load generator's share of the cores does not enter them):")
+    print_ratios(requests, summary, labels, cpu_ratios)
+
+
+def print_ratios(
+    requests: Sequence[BenchRequest],
+    summary: Mapping[str, Any],
+    labels: Mapping[str, str],
+    ratios_of: Callable[[Mapping[str, Mapping[str, float]]], list[tuple[str, str, float]]],
+) -> None:
+    """One line per pair of servers: its ratio for each request."""
     for left, right in RATIOS:
         found = [
             f"{request.name} {ratio_text(ratio)}"
             for request in requests
-            for a, b, ratio in cpu_ratios(summary.get(request.name, {}))
+            for a, b, ratio in ratios_of(summary.get(request.name, {}))
             if (a, b) == (left, right)
         ]
         if found:
