@@ -24,7 +24,8 @@ SECRET_KEYS = frozenset(
 )
 # uvicorn installs handlers of its own on these; their lines are re-routed to the root
 # handler (uvicorn's access line is replaced by web.access_log's, which knows more).
-UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+UVICORN_ACCESS = "uvicorn.access"
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", UVICORN_ACCESS)
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -122,13 +123,12 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     for name in UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
+        # The access logger reaches no handler at all: uvicorn then does not even make
+        # its line's arguments (the path, the client's address), a microsecond or two
+        # a request.
+        uvicorn_logger.propagate = name != UVICORN_ACCESS
         uvicorn_logger.setLevel(logging.getLevelName(level))
-    # Without a handler of its own or above it, uvicorn does not even make its access
-    # line's arguments (the path, the client's address): a microsecond or two a request.
-    access = logging.getLogger("uvicorn.access")
-    access.propagate = False
-    access.disabled = True
+    logging.getLogger(UVICORN_ACCESS).disabled = True
     logging.captureWarnings(True)
 
 

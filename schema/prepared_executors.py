@@ -115,7 +115,7 @@ class PreparedExecutors:
             # A schema's directives are fixed when it is made: one with @defer or
             # @stream never gets a template, so only a new template asks.
             if schema.get_directive("defer") or schema.get_directive("stream"):
-                return _unplanned(given, is_awaitable, executor_class, operation_extensions, {})
+                return _unplanned(given, is_awaitable, executor_class, operation_extensions, others)
             built = PlannedExecutor.build(
                 *given,
                 is_awaitable=is_awaitable,  # type: ignore[arg-type]

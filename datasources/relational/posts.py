@@ -33,7 +33,7 @@ from datasources.relational.direct_reads import DirectRead
 from datasources.relational.id_lists import by_ids
 from datasources.relational.keyset import before_key, newest_per_group, parse_time_key, time_key
 from datasources.relational.models import PUBLISHED_POSTS, Counter, Follow, Post, PostTag, User
-from datasources.relational.records import utc
+from datasources.relational.records import new_record, utc
 from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
 from datasources.relational.text_search import contains_ci
 from datasources.relational.users import SHOWN_WITH_COUNTS, ShownUsers, shown_with_counts
@@ -42,9 +42,6 @@ from domain import MAX_TAG_LENGTH, MAX_TITLE, PostStatus
 Ts = TypeVarTuple("Ts")
 # The event to record in the transaction that publishes a post.
 Announce = Callable[["PostRecord"], OutboxEntry]
-
-# A record from values already in field order, without NamedTuple's argument parsing.
-_new = tuple.__new__
 
 DRAFT = PostStatus.DRAFT.value
 PUBLISHED = PostStatus.PUBLISHED.value
@@ -75,7 +72,7 @@ class PostRecord(NamedTuple):
         """From a row whose first columns are `_COLUMNS`, in their order: read by
         position, a tenth of the time of reading ten columns by name."""
         (id_, author_id, title, body, tags, status, created, updated, published, sort_at) = row[:10]
-        return _new(
+        return new_record(
             cls,
             (
                 id_,

@@ -1,5 +1,6 @@
 """Users as the relational datasource returns them: plain values, never live ORM objects;
-and `utc`, for the naive datetimes SQLite hands back."""
+`utc`, for the naive datetimes SQLite hands back; and `new_record`, which builds any
+record from values in field order."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import Row
 
 from datasources.relational.models import User
+
+# A record (a NamedTuple) from values already in field order, without the NamedTuple's
+# own __new__ (a Python call of its own, for each row).
+new_record = tuple.__new__
 
 
 def utc(value: datetime) -> datetime:

@@ -12,12 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from datasources.paging import Key, Page, PageRequest, page_from_rows
 from datasources.relational.id_lists import by_ids
 from datasources.relational.models import USERS, Counter, User
-from datasources.relational.records import UserRecord, utc
+from datasources.relational.records import UserRecord, new_record, utc
 from datasources.relational.sessions import Sessions, advance_id_sequence, rowcount
 from datasources.relational.text_search import contains_ci
 from domain import Role
-
-_new = tuple.__new__
 
 Ts = TypeVarTuple("Ts")
 
@@ -37,9 +35,7 @@ ShownUsers = dict[int, tuple[UserRecord, FollowCounts]]
 def shown_with_counts(columns: Sequence[Any]) -> tuple[UserRecord, FollowCounts]:
     """A user and their follow counts, from the columns of SHOWN_WITH_COUNTS in order."""
     id_, handle, email, display_name, role, created_at, followers, following = columns
-    # tuple.__new__, as PostRecord.from_columns: the NamedTuple's own __new__ is a
-    # Python call of its own for each user.
-    record = _new(UserRecord, (id_, handle, email, display_name, role, utc(created_at)))
+    record = new_record(UserRecord, (id_, handle, email, display_name, role, utc(created_at)))
     return record, (int(followers), int(following))
 
 
